@@ -1,0 +1,5 @@
+"""`python -m gazo`."""
+
+from gazo.cli.main import main
+
+main()

@@ -1,0 +1,152 @@
+"""The vocabulary of failure, free of any web framework.
+
+Code below ``api/`` raises these; ``api/errors.py`` turns each into OpenAI's error body
+``{"error": {"message", "type", "param", "code"}}`` with the status code OpenAI uses, so the
+official SDK raises the exception class its users already catch.
+"""
+
+from __future__ import annotations
+
+
+class GazoError(Exception):
+    """Base of every error gazo reports to a client on purpose."""
+
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def to_body(self) -> dict[str, dict[str, str | None]]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+class InvalidRequest(GazoError):
+    """A field has a value gazo cannot honour; `param` names it."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_value"
+
+
+class UnsupportedParameter(InvalidRequest):
+    """A field OpenAI defines that this model cannot do: refused, never silently ignored."""
+
+    code = "unsupported_parameter"
+
+
+class InvalidImage(InvalidRequest):
+    """An uploaded image or mask that cannot be used (undecodable, wrong size, too many pixels)."""
+
+    code = "invalid_image"
+
+
+class PayloadTooLarge(InvalidRequest):
+    """An upload over the configured byte limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class AuthenticationFailed(GazoError):
+    """Missing, wrong or revoked API key."""
+
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(GazoError):
+    """A valid key that may not do this."""
+
+    status = 403
+    type = "invalid_request_error"
+    code = "permission_denied"
+
+
+class ModelNotFound(GazoError):
+    """The `model` field names nothing gazo serves."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+    def __init__(self, model: str, *, available: list[str] | None = None) -> None:
+        known = f" Available models: {', '.join(available)}." if available else ""
+        super().__init__(f"The model `{model}` does not exist.{known}", param="model")
+
+
+class NotFound(GazoError):
+    """A route or resource that does not exist."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class ContentPolicyViolation(GazoError):
+    """A prompt, input image or output refused by moderation."""
+
+    status = 400
+    type = "image_generation_user_error"
+    code = "moderation_blocked"
+
+
+class RateLimited(GazoError):
+    """Too many requests or images for the caller's limits."""
+
+    status = 429
+    type = "requests"
+    code = "rate_limit_exceeded"
+
+
+class QuotaExceeded(GazoError):
+    """The caller's budget is spent."""
+
+    status = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
+class Overloaded(GazoError):
+    """The model's queue is full; the client should retry after `Retry-After` seconds."""
+
+    status = 429
+    type = "server_error"
+    code = "queue_full"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"retry-after": str(retry_after_s)})
+
+
+class Unavailable(GazoError):
+    """gazo cannot serve the request now (models still loading, shutting down)."""
+
+    status = 503
+    type = "server_error"
+    code = "unavailable"
+
+
+class RequestTimeout(GazoError):
+    """The request ran past the configured time limit and was cancelled."""
+
+    status = 504
+    type = "server_error"
+    code = "timeout"
+
+
+class Cancelled(Exception):
+    """Raised inside a running job when its client went away; never reaches a client."""

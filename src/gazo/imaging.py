@@ -1,0 +1,141 @@
+"""Image operations every backend relies on: safe decoding, masks, keep-unmasked compositing, encoding.
+
+The promise that a masked edit changes no pixel outside the mask is kept here, once, after the
+backend returns (:func:`keep_unmasked`), so that no backend can break it.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageChops, ImageFilter
+
+from gazo.errors import InvalidImage
+from gazo.jobs import Background, OutputFormat, Size
+
+ACCEPTED_INPUT_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+MIME_TYPES: dict[OutputFormat, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_PIL_FORMATS: dict[OutputFormat, str] = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+def decode_image(data: bytes, *, param: str, max_pixels: int, formats: set[str] | None = None) -> Image.Image:
+    """Decode an upload, refusing what is not an image, not an accepted format, or too many pixels.
+
+    The pixel count is checked from the header before any pixel is decoded, so a small file that
+    claims a huge canvas (a decompression bomb) costs nothing.
+    """
+    allowed = formats or set(ACCEPTED_INPUT_FORMATS)
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (Image.UnidentifiedImageError, OSError, ValueError) as error:
+        raise InvalidImage(
+            f"`{param}` is not a decodable image ({error.__class__.__name__}).", param=param
+        ) from None
+    except Image.DecompressionBombError:
+        raise InvalidImage(f"`{param}` has too many pixels.", param=param) from None
+    if image.format not in allowed:
+        raise InvalidImage(
+            f"`{param}` must be one of {', '.join(sorted(f.lower() for f in allowed))}, got {image.format}.",
+            param=param,
+        )
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImage(
+            f"`{param}` is {width}x{height} = {width * height} pixels; at most {max_pixels} are accepted.",
+            param=param,
+        )
+    try:
+        image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise InvalidImage(f"`{param}` could not be decoded ({error}).", param=param) from None
+    return image
+
+
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def edit_region_from_alpha(image: Image.Image, *, param: str) -> Image.Image:
+    """OpenAI's mask semantics: fully transparent pixels (alpha 0) are where the edit goes.
+
+    Returns an ``L`` image, 255 = repaint, 0 = keep.
+    """
+    if not has_alpha(image):
+        raise InvalidImage(
+            f"`{param}` must have an alpha channel: its fully transparent pixels mark the area to edit.",
+            param=param,
+        )
+    alpha = image.convert("RGBA").getchannel("A")
+    return alpha.point(lambda value: 255 if value == 0 else 0)
+
+
+def fit_to(
+    image: Image.Image, size: Size, resample: Image.Resampling = Image.Resampling.LANCZOS
+) -> Image.Image:
+    """Resize to exactly `size` (no-op when it already is)."""
+    if image.size == (size.width, size.height):
+        return image
+    return image.resize((size.width, size.height), resample)
+
+
+def keep_unmasked(original: Image.Image, generated: Image.Image, region: Image.Image) -> Image.Image:
+    """Composite `generated` into `original` inside `region` only.
+
+    The seam is softened by a blur limited to the inside of the region, so every pixel outside it
+    stays byte-identical to `original` and the transition happens within the edited area.
+    """
+    if original.size != generated.size or original.size != region.size:
+        raise ValueError("original, generated and region must have the same size")
+    radius = max(1.0, min(original.size) / 128)
+    inner = ImageChops.darker(region.filter(ImageFilter.GaussianBlur(radius)), region)
+    mode = "RGBA" if has_alpha(original) else "RGB"
+    return Image.composite(generated.convert(mode), original.convert(mode), inner)
+
+
+def encode_image(
+    image: Image.Image, *, output_format: OutputFormat, background: Background, compression: int = 100
+) -> bytes:
+    """Encode to png/jpeg/webp; alpha only where transparency was asked for and the format has it.
+
+    `compression` follows OpenAI's `output_compression` (0-100, default 100 = best quality) and is
+    used as the jpeg/webp quality; png is always lossless.
+    """
+    if background == "transparent" and output_format != "jpeg":
+        image = image.convert("RGBA")
+    else:
+        image = _flatten(image)
+    buffer = io.BytesIO()
+    if output_format == "png":
+        image.save(buffer, "PNG", compress_level=6)
+    else:
+        image.save(buffer, _PIL_FORMATS[output_format], quality=max(1, compression))
+    return buffer.getvalue()
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    if not has_alpha(image):
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+    canvas.paste(rgba, mask=rgba.getchannel("A"))
+    return canvas
+
+
+def steer_colours(image: Image.Image, references: tuple[Image.Image, ...], weight: float) -> Image.Image:
+    """Pull `image`'s per-channel mean and spread toward those of `references` by `weight` (0..1).
+
+    Models without a native multi-image input still honour extra reference images this way: the
+    init image takes on the references' palette before the model repaints it.
+    """
+    if not references or weight <= 0:
+        return image
+    source = np.asarray(image.convert("RGB"), dtype=np.float32)
+    pooled = np.concatenate(
+        [np.asarray(ref.convert("RGB"), dtype=np.float32).reshape(-1, 3) for ref in references]
+    )
+    src_mean, src_std = source.reshape(-1, 3).mean(0), source.reshape(-1, 3).std(0) + 1e-3
+    target_mean = (1 - weight) * src_mean + weight * pooled.mean(0)
+    target_std = (1 - weight) * src_std + weight * (pooled.std(0) + 1e-3)
+    steered = (source - src_mean) / src_std * target_std + target_mean
+    return Image.fromarray(np.clip(steered, 0, 255).astype(np.uint8), "RGB")

@@ -1,0 +1,126 @@
+"""Domain values shared by the service, the engine and the backends.
+
+They carry decoded ``PIL.Image`` objects and concrete values only (no ``auto``): everything here has
+already been validated above, so a backend never re-checks a request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from PIL import Image
+
+Quality = Literal["low", "medium", "high", "xhigh", "max"]
+QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max")
+Background = Literal["opaque", "transparent"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+
+_SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+
+
+@dataclass(frozen=True, order=True)
+class Size:
+    width: int
+    height: int
+
+    @classmethod
+    def parse(cls, text: str) -> Size:
+        """Parse ``WIDTHxHEIGHT``; raises ValueError for anything else."""
+        match = _SIZE_PATTERN.match(text.strip())
+        if not match:
+            raise ValueError(f"not a WIDTHxHEIGHT size: {text!r}")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+@dataclass(frozen=True)
+class GenerateJob:
+    """Render `n` images of `size` from `prompt` on the model `model`."""
+
+    prompt: str
+    model: str
+    size: Size
+    quality: Quality
+    n: int = 1
+    background: Background = "opaque"
+    seed: int | None = None
+    partial_images: int = 0
+    options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EditJob(GenerateJob):
+    """Edit `images[0]` (the others are references) where `mask` is white (255 = repaint)."""
+
+    images: tuple[Image.Image, ...] = ()
+    mask: Image.Image | None = None
+    input_fidelity: Literal["low", "high"] = "low"
+
+
+Job = GenerateJob | EditJob
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A denoising step finished; `previews` holds a cheap decode per image when one was asked for."""
+
+    step: int
+    total: int
+    previews: tuple[Image.Image, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """One finished image of a job, by its index among the job's `n`."""
+
+    index: int
+    image: Image.Image
+
+
+#: What a backend calls after every denoising step: ``progress(step, total, make_previews)``.
+#: ``make_previews`` is lazy because a preview decode costs time and only some steps need one.
+#: The callable raises :class:`gazo.errors.Cancelled` when the job should stop.
+ProgressFn = Callable[[int, int, Callable[[], list[Image.Image]]], None]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file, still undecoded (decoding is a checked step of the request path)."""
+
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """A generation or edit as the client asked for it: `auto` values and raw uploads not yet resolved."""
+
+    prompt: str
+    model: str | None = None
+    n: int = 1
+    size: str = "auto"
+    quality: str = "auto"
+    background: str = "auto"
+    output_format: OutputFormat = "png"
+    output_compression: int = 100
+    moderation: str = "auto"
+    partial_images: int = 0
+    seed: int | None = None
+    safety_identifier: str | None = None
+    images: tuple[Upload, ...] = ()
+    mask: Upload | None = None
+    input_fidelity: Literal["low", "high"] = "low"
+
+    @property
+    def is_edit(self) -> bool:
+        return bool(self.images)

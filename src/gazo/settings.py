@@ -1,0 +1,232 @@
+"""Every knob gazo has, its default and its help text; the only reader of the environment and config files.
+
+Precedence, lowest first: field defaults < the TOML file given with ``--config`` < ``GAZO_*`` environment
+variables (and ``.env``) < explicit keyword arguments (CLI flags). Build it once at the edge with
+:meth:`Settings.load` and pass the sections down; nothing imports a global instance.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+#: OpenAI's image model names. Each is an alias of the default model unless a model claims it.
+OPENAI_IMAGE_MODELS: tuple[str, ...] = (
+    "gpt-image-1",
+    "gpt-image-1-mini",
+    "gpt-image-1.5",
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
+    "chatgpt-image-latest",
+)
+
+#: The model served when the operator configures none: a tiny random SD pipeline built offline.
+BUILTIN_MODEL_NAME = "gazo-tiny-sd"
+
+_config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("gazo_config_file", default=None)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    """How the HTTP server listens and what it accepts."""
+
+    host: str = Field("127.0.0.1", description="Interface `gazo serve` binds to.")
+    port: int = Field(
+        8000, ge=0, le=65535, description="TCP port `gazo serve` listens on (0 = any free port)."
+    )
+    max_upload_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="Largest accepted image upload, per file (OpenAI: < 50 MB)."
+    )
+    max_mask_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest accepted mask upload (OpenAI: < 4 MB)."
+    )
+    max_input_images: int = Field(16, ge=1, le=64, description="Most images one edit request may carry.")
+    max_input_pixels: int = Field(
+        40_000_000,
+        ge=4096,
+        description="Largest decoded input image (width x height); larger ones are refused before decoding, "
+        "which is the defence against decompression bombs.",
+    )
+    request_timeout_s: float = Field(
+        600.0, gt=0, description="A request still rendering after this many seconds is cancelled with a 504."
+    )
+
+
+class ModelSpec(_Section):
+    """One servable model: which backend loads it, from where, and under which names."""
+
+    name: str = Field(description="The model's name in the API (`model` field, `/v1/models`).")
+    backend: str = Field("diffusers", description="Registered backend that loads it (`diffusers`, ...).")
+    source: str = Field(description="Hugging Face hub id or local folder passed to `from_pretrained`.")
+    aliases: list[str] = Field(default_factory=list, description="Other names that select this model.")
+    device: str | None = Field(
+        None, description="`cuda`, `cuda:1`, `mps` or `cpu`; default: the best available."
+    )
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="Weights dtype; `auto` = bf16 (or fp16) on GPUs, fp32 on CPU."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Backend-specific options, validated by the backend's own `Options` class "
+        "(e.g. `steps = {low = 12, medium = 25, high = 40}`).",
+    )
+
+
+class EngineSettings(_Section):
+    """Where and when jobs run."""
+
+    queue_size: int = Field(
+        32, ge=1, description="Jobs that may wait per model; past that, requests get 429 with `Retry-After`."
+    )
+    retry_after_s: int = Field(5, ge=1, description="`Retry-After` seconds sent with a queue-full 429.")
+
+
+class ProvenanceSettings(_Section):
+    """C2PA Content Credentials on every image that leaves gazo (see the provenance issue)."""
+
+    enabled: bool = Field(
+        True, description="Sign every output. Turning it off is an explicit operator decision."
+    )
+    cert_chain_file: Path | None = Field(
+        None,
+        description="PEM certificate chain to sign with (end-entity first, then its issuers). Unset: gazo "
+        "creates a local root CA and an ES256 signing certificate in `<data_dir>/provenance/` on first start "
+        "and reuses them.",
+    )
+    private_key_file: Path | None = Field(
+        None,
+        description="PEM private key of the chain's end-entity certificate (PKCS#8 or SEC1, unencrypted). "
+        "Needed with `cert_chain_file` unless `sign_callback` signs instead.",
+    )
+    sign_callback: str | None = Field(
+        None,
+        description="`package.module:function` that signs bytes for a key gazo never sees (KMS, HSM): "
+        "`f(data: bytes) -> bytes` returning a DER or raw signature for `signing_alg`. "
+        "Needs `cert_chain_file`.",
+    )
+    signing_alg: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] | None = Field(
+        None, description="Signing algorithm; default: the one the certificate's key implies (P-256: es256)."
+    )
+    tsa_url: str | None = Field(
+        None,
+        description="RFC 3161 timestamp authority contacted for every signature, so credentials outlive the "
+        "certificate. If it is unreachable, signing fails.",
+    )
+    include_prompt: bool = Field(
+        False, description="Write the prompt into the manifest (the action's `description`); off for privacy."
+    )
+    thumbnail: bool = Field(
+        False,
+        description="Embed a 256-px JPEG thumbnail in the manifest (adds 8-20 KB and 5-90 ms per image).",
+    )
+    allow_unsigned_on_failure: bool = Field(
+        False,
+        description="If signing fails, return the image unsigned instead of failing the request. "
+        "Off: nothing unsigned ever leaves gazo.",
+    )
+    extra_trust_anchors_file: Path | None = Field(
+        None,
+        description="PEM file of further root certificates that verification (and ingredient checks) trust "
+        "besides this deployment's own root.",
+    )
+    organization: str = Field(
+        "gazo",
+        description="Organization name written into the certificates gazo creates for itself "
+        "(used only when they are first created).",
+    )
+
+
+class Settings(BaseSettings):
+    """gazo's whole configuration, validated once and frozen."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GAZO_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".local" / "share" / "gazo",
+        description="Where gazo keeps what it keeps (models it built or pulled, keys, database).",
+    )
+    default_model: str | None = Field(
+        None, description="Model used when a request names none or names an OpenAI model; default: the first."
+    )
+    models: list[ModelSpec] = Field(
+        default_factory=list, description="Models to serve; empty = the built-in offline default."
+    )
+    hub_offline: bool = Field(
+        False, description="Never contact the Hugging Face hub; load only local folders and the hub cache."
+    )
+    plugins: list[str] | None = Field(
+        None, description="Restrict which plugins load (module or entry-point names); default: all."
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    engine: EngineSettings = Field(default_factory=EngineSettings, description="Job queueing.")
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings, description="C2PA signing.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+        """Build settings from defaults, a TOML file, the environment and explicit overrides (highest)."""
+        path = Path(config_file).expanduser() if config_file else None
+        if path is not None and not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+        token = _config_file.set(path)
+        try:
+            return cls(**{key: value for key, value in overrides.items() if value is not None})
+        finally:
+            _config_file.reset(token)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return (*sources, file_secret_settings)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def served_models(self) -> list[ModelSpec]:
+        """The configured models, or the built-in default when none are configured."""
+        if self.models:
+            return list(self.models)
+        return [
+            ModelSpec(
+                name=BUILTIN_MODEL_NAME, backend="tiny", source=str(self.models_dir / BUILTIN_MODEL_NAME)
+            )
+        ]
