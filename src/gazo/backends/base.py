@@ -1,0 +1,84 @@
+"""The backend contract: turning a job into pixels, and nothing else (no HTTP, keys, money or policy).
+
+A backend is constructed with its :class:`~gazo.settings.ModelSpec` and validated ``Options``; the
+engine calls :meth:`ImageBackend.load` once per worker, then :meth:`generate` / :meth:`edit` per job.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from gazo.errors import UnsupportedParameter
+from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
+
+
+class Capabilities(BaseModel):
+    """What a backend can do, declared as data so the service can refuse what it cannot."""
+
+    model_config = ConfigDict(frozen=True)
+
+    generate: bool = True
+    edit: bool = False
+    mask: bool = False
+    max_input_images: int = Field(1, description="Images an edit may carry (the first is edited).")
+    partial_images: bool = False
+    transparent_background: bool = False
+    qualities: tuple[Quality, ...] = ("low", "medium", "high")
+    size_multiple: int = Field(16, description="Width and height must be multiples of this.")
+    min_side: int = 64
+    max_side: int = 3840
+    max_pixels: int = 3840 * 2160
+
+
+class BackendOptions(BaseModel):
+    """Per-model options from the `[models.options]` table; subclasses add fields with descriptions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_size: str = Field("1024x1024", description="Size used for `size: auto` on generations.")
+    default_quality: Quality = Field("medium", description="Quality used for `quality: auto`.")
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What the deployment tells every backend: where downloads live and whether a hub may be reached."""
+
+    cache_dir: Path
+    offline: bool = False
+    dtype: str = "auto"
+    device: str | None = None
+
+
+class ImageBackend(ABC):
+    """A model that renders images. Subclasses declare `capabilities` and an `Options` class."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
+
+    def __init__(self, name: str, source: str, options: BackendOptions, context: BackendContext) -> None:
+        self.name = name
+        self.source = source
+        self.options = options
+        self.context = context
+
+    def describe(self) -> str:
+        """One line for `/v1/models` and provenance: what this model really is."""
+        return f"{type(self).__name__} {self.source}"
+
+    @abstractmethod
+    def load(self, device: str | None) -> None:
+        """Load weights once, before the first job; may take minutes for real models."""
+
+    @abstractmethod
+    def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
+        """Return `job.n` images of exactly `job.size`, reporting every step to `progress`."""
+
+    def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
+        """Return `job.n` edits of `job.images[0]` of exactly `job.size` (mask already resized)."""
+        raise UnsupportedParameter(f"The model `{self.name}` cannot edit images.", param="image")

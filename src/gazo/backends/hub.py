@@ -1,0 +1,65 @@
+"""Loading and downloading diffusers pipelines from a local folder or a Hugging Face hub id.
+
+The loading path is the real one, ``DiffusionPipeline.from_pretrained``, so a tiny test folder and a
+production SDXL checkout go through the same code. Hub ids are looked up in gazo's own cache first
+(``local_files_only``) so that a model pulled once never needs the network again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import torch
+from diffusers import DiffusionPipeline
+
+logger = logging.getLogger(__name__)
+
+HUB_URL = "https://huggingface.co"
+
+
+class ModelUnavailable(RuntimeError):
+    """The model's weights are not on this machine and cannot be fetched."""
+
+
+def is_local_folder(source: str) -> bool:
+    return Path(source).expanduser().is_dir()
+
+
+def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.dtype) -> Any:
+    """`from_pretrained` on a folder, or on a hub id from the cache (downloading only when allowed)."""
+    if is_local_folder(source):
+        return DiffusionPipeline.from_pretrained(str(Path(source).expanduser()), dtype=dtype)
+    try:
+        return DiffusionPipeline.from_pretrained(
+            source, dtype=dtype, cache_dir=cache_dir, local_files_only=True
+        )
+    except OSError as cached_error:
+        if offline or not hub_reachable():
+            raise ModelUnavailable(
+                f"model {source!r} is not in {cache_dir} and the hub cannot be reached; "
+                f"run `gazo pull {source}` on a connected machine and copy the data dir"
+            ) from cached_error
+    logger.info("downloading %s into %s", source, cache_dir)
+    return DiffusionPipeline.from_pretrained(source, dtype=dtype, cache_dir=cache_dir)
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    try:
+        httpx.head(HUB_URL, timeout=timeout_s)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def download_pipeline(hub_id: str, *, cache_dir: Path) -> Path:
+    """Fetch a pipeline's files into gazo's cache (tqdm progress bars); fails at once when offline."""
+    if is_local_folder(hub_id):
+        raise ModelUnavailable(f"{hub_id!r} is a local folder: configure it as a model's `source` instead")
+    if not hub_reachable():
+        raise ModelUnavailable(
+            f"cannot reach {HUB_URL}: `gazo pull` needs the network (no download attempted)"
+        )
+    return Path(DiffusionPipeline.download(hub_id, cache_dir=cache_dir))

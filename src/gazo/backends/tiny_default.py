@@ -1,0 +1,50 @@
+"""The offline default model until the built-in engine lands: a tiny random pipeline built on first load.
+
+It goes through exactly the path a real model does (`save_pretrained` once into the data dir, then
+`from_pretrained` from that folder), so `gazo serve` on a fresh, offline machine exercises the
+whole diffusers backend. Its pictures are noise-like by construction: its weights are random.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from gazo import plugins
+from gazo.backends.diffusers import DiffusersBackend, DiffusersOptions
+from gazo.backends.tiny import save_tiny_pipeline
+from gazo.jobs import Quality
+
+logger = logging.getLogger(__name__)
+
+
+class TinyOptions(DiffusersOptions):
+    arch: Literal["sd", "sdxl", "flux", "sd3"] = Field(
+        "sd", description="Architecture of the tiny random pipeline."
+    )
+    steps: dict[Quality, int] = Field(
+        default_factory=lambda: {"low": 2, "medium": 3, "high": 4},
+        description="Denoising steps per quality (tiny models need few).",
+    )
+
+
+class TinyDiffusersBackend(DiffusersBackend):
+    """A tiny random diffusers pipeline, built into its `source` folder when that folder is missing."""
+
+    Options = TinyOptions
+    options: TinyOptions
+
+    def load(self, device: str | None) -> None:
+        folder = Path(self.source)
+        if not (folder / "model_index.json").is_file():
+            logger.info("building tiny %s pipeline into %s", self.options.arch, folder)
+            save_tiny_pipeline(self.options.arch, folder)
+        super().load(device)
+
+
+@plugins.hookimpl
+def register_backends(register: plugins.RegisterBackend) -> None:
+    register("tiny", TinyDiffusersBackend)

@@ -1,0 +1,72 @@
+"""The diffusers backend on tiny sd, sdxl and flux folders, loaded through the real `from_pretrained`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gazo.backends.base import BackendContext
+from gazo.backends.diffusers import DiffusersBackend, DiffusersOptions
+from gazo.backends.tiny import save_tiny_pipeline
+from gazo.jobs import EditJob, GenerateJob, Size
+
+
+@pytest.fixture(scope="module", params=["sd", "sdxl", "flux"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DiffusersBackend:
+    folder = save_tiny_pipeline(request.param, tmp_path_factory.mktemp(request.param) / "model")
+    options = DiffusersOptions(steps={"low": 2, "medium": 3, "high": 4})
+    loaded = DiffusersBackend(
+        request.param, str(folder), options, BackendContext(cache_dir=Path("/nonexistent"))
+    )
+    loaded.load("cpu")
+    return loaded
+
+
+def record_progress() -> tuple[list[tuple[int, int, list[Image.Image]]], object]:
+    calls: list[tuple[int, int, list[Image.Image]]] = []
+
+    def progress(step: int, total: int, make_previews: object) -> None:
+        calls.append((step, total, make_previews()))  # type: ignore[operator]
+
+    return calls, progress
+
+
+def test_generate_n_images_of_the_exact_size_with_previews_each_step(backend: DiffusersBackend) -> None:
+    calls, progress = record_progress()
+    job = GenerateJob(prompt="a cat", model=backend.name, size=Size(96, 64), quality="high", n=2, seed=3)
+    images = backend.generate(job, progress)  # type: ignore[arg-type]
+    assert [image.size for image in images] == [(96, 64), (96, 64)]
+    assert [(step, total) for step, total, _ in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert all(len(previews) == 2 and previews[0].size == (96, 64) for _, _, previews in calls)
+    assert not np.array_equal(np.asarray(images[0]), np.asarray(images[1]))
+
+
+def test_same_seed_same_image(backend: DiffusersBackend) -> None:
+    job = GenerateJob(prompt="a dog", model=backend.name, size=Size(64, 64), quality="low", seed=11)
+    first = backend.generate(job, lambda *a: None)[0]
+    second = backend.generate(job, lambda *a: None)[0]
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+
+
+def test_edit_with_mask_and_img2img(backend: DiffusersBackend) -> None:
+    assert backend.capabilities.edit and backend.capabilities.mask
+    source = Image.new("RGB", (80, 64), (200, 30, 30))
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    masked = EditJob(
+        prompt="x", model=backend.name, size=Size(64, 64), quality="low", seed=1, images=(source,), mask=mask
+    )
+    assert backend.edit(masked, lambda *a: None)[0].size == (64, 64)
+    plain = EditJob(
+        prompt="x",
+        model=backend.name,
+        size=Size(64, 48),
+        quality="low",
+        seed=1,
+        images=(source, source),
+        input_fidelity="high",
+    )
+    assert backend.edit(plain, lambda *a: None)[0].size == (64, 48)
