@@ -1,0 +1,1 @@
+"""Billing: token accounting and prices for image requests, OpenAI-compatible."""
