@@ -1,0 +1,79 @@
+"""The one mapping from failures to OpenAI's error body, for responses and for stream events.
+
+`GazoError` subclasses carry their own status/type/code; request validation errors become 400
+`invalid_request_error` naming the field; anything unexpected becomes a bare 500 whose message
+carries a request id, with the traceback only in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from gazo.errors import GazoError, InvalidRequest
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def validation_error(error: ValidationError | RequestValidationError) -> GazoError:
+    """The first problem of a validation error, as OpenAI reports it (param = the field's name)."""
+    first = error.errors()[0]
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+    param = ".".join(location) or None
+    if first.get("type") == "extra_forbidden":
+        return InvalidRequest(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+    if first.get("type") == "missing":
+        return InvalidRequest(
+            f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+        )
+    got = first.get("input")
+    shown = json.dumps(got)[:80] if isinstance(got, str | int | float | bool | None) else type(got).__name__
+    return InvalidRequest(f"Invalid value for '{param}': {first.get('msg')} (got {shown}).", param=param)
+
+
+def unexpected_error(error: BaseException) -> GazoError:
+    request_id = f"req_{uuid.uuid4().hex[:24]}"
+    logger.error("unexpected error, request id %s", request_id, exc_info=error)
+    return GazoError(f"The server had an error while processing your request (request id {request_id}).")
+
+
+def to_gazo_error(error: BaseException) -> GazoError:
+    if isinstance(error, GazoError):
+        return error
+    if isinstance(error, RequestValidationError | ValidationError):
+        return validation_error(error)
+    return unexpected_error(error)
+
+
+def respond(error: BaseException) -> JSONResponse:
+    failure = to_gazo_error(error)
+    return JSONResponse(failure.to_body(), status_code=failure.status, headers=failure.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def handle(request: Request, error: Exception) -> JSONResponse:
+        return respond(error)
+
+    async def handle_http(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        code = "not_found" if error.status_code == 404 else None
+        body = error_body(str(error.detail), "invalid_request_error", None, code)
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+
+    app.add_exception_handler(GazoError, handle)
+    app.add_exception_handler(RequestValidationError, handle)
+    app.add_exception_handler(ValidationError, handle)
+    app.add_exception_handler(HTTPException, handle_http)
+    app.add_exception_handler(Exception, handle)

@@ -1,0 +1,144 @@
+"""Wire types, named and ordered after openai-python's (`image_generate_params`, `images_response`, ...).
+
+Unknown fields are refused (OpenAI answers `unknown_parameter`), and fields OpenAI defines that gazo
+cannot honour are refused by name: a "compatible" server that accepts a field and ignores it is the
+failure this module exists to prevent. gazo's own additions are fenced off at the end of each model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gazo.errors import UnsupportedParameter
+from gazo.jobs import ImageRequest, Upload
+
+#: Fields of OpenAI's API that gazo refuses, with the reason given to the client.
+_REFUSED = {
+    "complexity": "planning complexity is specific to OpenAI's newer models",
+    "frame_count": "GIF output is not supported",
+    "frame_duration_ms": "GIF output is not supported",
+    "svg": "SVG output is not supported",
+    "style": "`style` is a DALL-E 3 parameter; GPT image models do not accept it",
+    "markup": "markup images are not supported",
+}
+
+
+class _ImageRequestBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=32000)
+    background: Literal["transparent", "opaque", "auto"] | None = None
+    complexity: Any = None
+    frame_count: Any = None
+    frame_duration_ms: Any = None
+    model: str | None = None
+    moderation: Literal["low", "auto"] | None = None
+    n: int | None = Field(None, ge=1, le=10)
+    output_compression: int | None = Field(None, ge=0, le=100)
+    output_format: Literal["png", "webp", "jpeg", "gif", "svg"] | None = None
+    partial_images: int | None = Field(None, ge=0, le=3)
+    quality: Literal["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"] | None = None
+    response_format: Literal["url", "b64_json"] | None = None
+    safety_identifier: str | None = None
+    size: str | None = None
+    stream: bool | None = None
+    style: Any = None
+    svg: Any = None
+    user: str | None = None
+    # gazo extensions (the SDK sends them through `extra_body`)
+    seed: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="Fixed seed: the same request gives the same image."
+    )
+
+    def to_request(self, **uploads: Any) -> ImageRequest:
+        """Refuse what gazo cannot honour, then convert to the domain request the service takes."""
+        self._refuse_unsupported()
+        return ImageRequest(
+            prompt=self.prompt,
+            model=self.model,
+            n=self.n or 1,
+            size=self.size or "auto",
+            quality=self.quality or "auto",
+            background=self.background or "auto",
+            output_format=self.output_format or "png",  # type: ignore[arg-type]
+            output_compression=100 if self.output_compression is None else self.output_compression,
+            moderation=self.moderation or "auto",
+            partial_images=self.partial_images or 0,
+            seed=self.seed,
+            safety_identifier=self.safety_identifier or self.user or None,
+            **uploads,
+        )
+
+    def _refuse_unsupported(self) -> None:
+        for name, reason in _REFUSED.items():
+            if getattr(self, name, None) is not None:
+                raise UnsupportedParameter(f"`{name}` is not supported by gazo: {reason}.", param=name)
+        if self.output_format in ("gif", "svg"):
+            raise UnsupportedParameter(
+                f"`output_format` {self.output_format} is not supported; use png, jpeg or webp.",
+                param="output_format",
+            )
+        if self.quality in ("standard", "hd"):
+            raise UnsupportedParameter(
+                f"`quality` {self.quality} is a DALL-E value; use auto, low, medium or high.", param="quality"
+            )
+        if self.response_format == "url":
+            raise UnsupportedParameter(
+                "`response_format` url is not supported; GPT image models return b64_json.",
+                param="response_format",
+            )
+        if self.partial_images and not self.stream:
+            raise UnsupportedParameter("`partial_images` needs `stream: true`.", param="partial_images")
+        if self.output_compression not in (None, 100) and self.output_format not in ("jpeg", "webp"):
+            raise UnsupportedParameter(
+                "`output_compression` applies only to jpeg and webp output.", param="output_compression"
+            )
+
+
+class ImageGenerateRequest(_ImageRequestBase):
+    """`POST /v1/images/generations` (JSON)."""
+
+
+class ImageEditRequest(_ImageRequestBase):
+    """The scalar fields of `POST /v1/images/edits` (multipart; values arrive as strings)."""
+
+    input_fidelity: Literal["high", "low"] | None = None
+
+    def to_edit_request(self, images: list[Upload], mask: Upload | None) -> ImageRequest:
+        return self.to_request(images=tuple(images), mask=mask, input_fidelity=self.input_fidelity or "low")
+
+
+class Image(BaseModel):
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+    url: str | None = None
+
+
+class ImagesResponse(BaseModel):
+    created: int
+    background: Literal["transparent", "opaque"] | None = None
+    data: list[Image] | None = None
+    output_format: Literal["png", "webp", "jpeg"] | None = None
+    quality: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    safety_identifier: str | None = None
+    size: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class Model(BaseModel):
+    """An entry of `GET /v1/models` (openai-python `Model`)."""
+
+    id: str
+    created: int
+    object: Literal["model"] = "model"
+    owned_by: str = "gazo"
+    # gazo extensions
+    alias_of: str | None = None
+    description: str | None = None
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Model]

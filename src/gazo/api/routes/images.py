@@ -1,0 +1,101 @@
+"""`POST /v1/images/generations` and `POST /v1/images/edits`: parse, call the service, format."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from gazo.api.deps import ServiceDep, SettingsDep
+from gazo.api.errors import validation_error
+from gazo.api.protocol import Image, ImageEditRequest, ImageGenerateRequest, ImagesResponse
+from gazo.api.streaming import describe_output, image_events
+from gazo.errors import InvalidRequest, PayloadTooLarge
+from gazo.jobs import ImageRequest, Upload
+from gazo.service import ImageService
+from gazo.settings import ServerSettings
+
+router = APIRouter()
+
+_FILE_FIELDS = ("image", "image[]", "mask")
+
+
+@router.post("/v1/images/generations", response_model=None)
+async def create_image(body: ImageGenerateRequest, service: ServiceDep) -> JSONResponse | StreamingResponse:
+    return await _respond(service, body.to_request(), stream=bool(body.stream))
+
+
+@router.post("/v1/images/edits", response_model=None)
+async def create_image_edit(
+    request: Request, service: ServiceDep, settings: SettingsDep
+) -> JSONResponse | StreamingResponse:
+    limits = settings.server
+    _check_content_length(request, limits)
+    form = await request.form(max_files=limits.max_input_images + 2, max_fields=100)
+    try:
+        fields = {key: value for key, value in form.multi_items() if key not in _FILE_FIELDS}
+        try:
+            body = ImageEditRequest.model_validate(fields)
+        except ValidationError as error:
+            raise validation_error(error) from None
+        images = [
+            await _read_upload(item, "image", limits.max_upload_bytes) for item in _files(form, "image")
+        ]
+        if not images:
+            raise InvalidRequest(
+                "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+            )
+        masks = _files(form, "mask")
+        if len(masks) > 1:
+            raise InvalidRequest("Only one `mask` may be sent.", param="mask")
+        mask = await _read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
+    finally:
+        await form.close()
+    return await _respond(service, body.to_edit_request(images, mask), stream=bool(body.stream))
+
+
+async def _respond(
+    service: ImageService, request: ImageRequest, *, stream: bool
+) -> JSONResponse | StreamingResponse:
+    prepared = await service.prepare(request)
+    if stream:
+        events = service.stream(prepared)
+        await anext(events)  # admission: a full queue still gets a plain 429 before the stream starts
+        return StreamingResponse(image_events(prepared, events), media_type="text/event-stream")
+    result = await service.create(prepared)
+    response = ImagesResponse(
+        created=result.created,
+        data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
+        safety_identifier=request.safety_identifier,
+        usage=result.usage.to_openai_dict(),
+        **describe_output(prepared),
+    )
+    return JSONResponse(response.model_dump(exclude_none=True))
+
+
+def _check_content_length(request: Request, limits: ServerSettings) -> None:
+    declared = request.headers.get("content-length")
+    most = limits.max_upload_bytes * limits.max_input_images + limits.max_mask_bytes + 1024 * 1024
+    if declared and declared.isdigit() and int(declared) > most:
+        raise PayloadTooLarge(
+            f"The request body is {declared} bytes; at most {most} are accepted.", param="image"
+        )
+
+
+def _files(form: Any, name: str) -> list[Any]:
+    items = form.getlist(name) + (form.getlist(f"{name}[]") if name == "image" else [])
+    for item in items:
+        if not isinstance(item, UploadFile):
+            raise InvalidRequest(f"`{name}` must be a file upload.", param=name)
+    return items
+
+
+async def _read_upload(item: UploadFile, param: str, limit: int) -> Upload:
+    data = await item.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"`{param}` {item.filename!r} is larger than {limit} bytes.", param=param)
+    return Upload(data=data, filename=item.filename, content_type=item.content_type)

@@ -1,0 +1,62 @@
+"""Server-Sent Events in the shape openai-python parses: `image_generation.*` and `image_edit.*`.
+
+The status line is sent before rendering ends, so a failure after that point travels as an `error`
+event carrying the same error object a response would have had.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from gazo.api.errors import to_gazo_error
+from gazo.service import FinalImage, PartialImage, PreparedRequest
+
+
+def sse(event: str, payload: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+def describe_output(prepared: PreparedRequest) -> dict[str, Any]:
+    """The concrete output fields every response and event repeats."""
+    job = prepared.job
+    return {
+        "background": job.background,
+        "output_format": prepared.request.output_format,
+        "quality": job.quality,
+        "size": str(job.size),
+    }
+
+
+async def image_events(
+    prepared: PreparedRequest, events: AsyncIterator[PartialImage | FinalImage | object]
+) -> AsyncIterator[bytes]:
+    """Encode service events as SSE; `events` must already be past admission."""
+    prefix = "image_edit" if prepared.request.is_edit else "image_generation"
+    output = describe_output(prepared)
+    try:
+        async for event in events:
+            payload: dict[str, Any] = {"b64_json": None, **output, "created_at": int(time.time())}
+            if isinstance(event, PartialImage):
+                payload.update(
+                    type=f"{prefix}.partial_image",
+                    b64_json=base64.b64encode(event.data).decode(),
+                    partial_image_index=event.partial_index,
+                )
+            elif isinstance(event, FinalImage):
+                payload.update(
+                    type=f"{prefix}.completed",
+                    b64_json=base64.b64encode(event.data).decode(),
+                    usage=event.usage.to_openai_dict(),
+                )
+                if prepared.request.safety_identifier:
+                    payload["safety_identifier"] = prepared.request.safety_identifier
+            else:
+                continue
+            yield sse(payload["type"], payload)
+    except Exception as error:
+        failure = to_gazo_error(error)
+        yield sse("error", {"type": "error", **failure.to_body()})

@@ -1,0 +1,30 @@
+"""The `gazo` command: noun-then-verb groups; plugins add commands through `register_commands`."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gazo.cli.dev import dev
+from gazo.cli.images import edit, generate
+from gazo.cli.models import models, pull
+from gazo.cli.serve import serve
+from gazo.plugins import load_plugins
+from gazo.version import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="gazo")
+def cli() -> None:
+    """gazo: a self-hosted, OpenAI-compatible image generation and editing service."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+for command in (serve, generate, edit, models, pull, dev):
+    cli.add_command(command)
+
+
+def main() -> None:
+    load_plugins().hook.register_commands(cli=cli)
+    cli()

@@ -1,0 +1,29 @@
+"""`gazo serve`: the HTTP server (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import uvicorn
+
+from gazo.api.app import create_app
+from gazo.cli.options import load_settings, settings_options
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
+@settings_options
+def serve(
+    host: str | None, port: int | None, log_level: str, data_dir: Path | None, config_file: Path | None
+) -> None:
+    """Serve the OpenAI-compatible Images API."""
+    settings = load_settings(config_file, data_dir)
+    server = settings.server.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    )
+    settings = settings.model_copy(update={"server": server})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level=log_level)

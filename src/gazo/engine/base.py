@@ -1,0 +1,61 @@
+"""The engine interface: where and when a job runs, kept apart from how requests arrive.
+
+The service talks only to this protocol, so the in-process engine and the Ray Serve engine are
+interchangeable and the HTTP layer never learns where a model runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gazo.jobs import Job, Progress, RenderedImage
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the service needs to know about a model to validate a request for it."""
+
+    name: str
+    description: str
+    capabilities: dict[str, object]
+    default_size: str
+    default_quality: str
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    ready: bool
+    models: dict[str, str] = field(default_factory=dict)
+    queue_depth: dict[str, int] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """Runs jobs on models. Implementations: :class:`gazo.engine.local.LocalEngine` (in-process)."""
+
+    async def start(self) -> None:
+        """Begin loading models; returns at once (readiness is reported by :meth:`health`)."""
+
+    async def close(self) -> None:
+        """Stop taking jobs, cancel waiting ones and release devices."""
+
+    def resolve(self, model: str | None) -> ModelInfo:
+        """The model a request's `model` field selects; raises `ModelNotFound`."""
+
+    def models(self) -> list[tuple[str, str]]:
+        """Every (id, model) pair clients may name: real models map to themselves, aliases to theirs."""
+
+    def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+        """Run `job`; yields progress (with previews when asked) and then each finished image.
+
+        The first event, `Progress(step=0)`, says the job was admitted to a queue.
+        Raises `Overloaded` at once when the model's queue is full. Closing the iterator early
+        (client gone, timeout) cancels the job at its next denoising step.
+        """
+
+    def metrics_text(self) -> bytes:
+        """Prometheus exposition of the engine's metrics."""
+
+    def health(self) -> EngineHealth:
+        """Readiness and queue depth per model."""

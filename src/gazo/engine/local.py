@@ -1,0 +1,188 @@
+"""The in-process engine: one worker thread per model, a bounded queue in front of each.
+
+A full queue answers at once (`Overloaded` → 429 with `Retry-After`) instead of piling up work; a
+job whose client went away stops at its next denoising step, because the progress callback the
+backend calls after every step raises `Cancelled`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from gazo.backends.base import ImageBackend
+from gazo.backends.registry import ModelRegistry
+from gazo.engine.base import EngineHealth, ModelInfo
+from gazo.engine.metrics import EngineMetrics
+from gazo.errors import Cancelled, Overloaded, Unavailable
+from gazo.jobs import EditJob, Job, Progress, RenderedImage
+from gazo.settings import EngineSettings
+
+logger = logging.getLogger(__name__)
+
+_DONE = object()
+
+
+@dataclass
+class _Ticket:
+    """A job in flight, and the channel its events travel back to the event loop on."""
+
+    job: Job
+    loop: asyncio.AbstractEventLoop
+    events: asyncio.Queue[object] = field(default_factory=asyncio.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    enqueued_at: float = field(default_factory=time.monotonic)
+    preview_steps: set[int] | None = None
+
+    def send(self, event: object) -> None:
+        self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+    def on_step(self, step: int, total: int, make_previews: object) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled()
+        if self.preview_steps is None:
+            self.preview_steps = preview_steps(total, self.job.partial_images)
+        previews = tuple(make_previews()) if step in self.preview_steps else ()  # type: ignore[operator]
+        self.send(Progress(step=step, total=total, previews=previews))
+
+
+def preview_steps(total: int, wanted: int) -> set[int]:
+    """Up to `wanted` steps, evenly spread and before the last, that get a partial image."""
+    if wanted <= 0 or total < 2:
+        return set()
+    return {max(1, min(total - 1, round((index + 1) * total / (wanted + 1)))) for index in range(wanted)}
+
+
+class _ModelWorker:
+    """Loads one backend, then runs its jobs one at a time on a dedicated thread."""
+
+    def __init__(self, backend: ImageBackend, queue_size: int, metrics: EngineMetrics) -> None:
+        self.backend = backend
+        self.metrics = metrics
+        self.queue: queue.Queue[_Ticket | None] = queue.Queue(maxsize=queue_size)
+        self.state = "loading"
+        self.thread = threading.Thread(target=self._run, name=f"gazo-worker-{backend.name}", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.backend.load(self.backend.context.device)
+        except Exception as error:
+            logger.exception("model %s failed to load", self.backend.name)
+            self.state = f"failed: {error}"
+            return
+        self.state = "ready"
+        while (ticket := self.queue.get()) is not None:
+            self.metrics.queue_depth.labels(self.backend.name).set(self.queue.qsize())
+            if ticket.cancelled.is_set():
+                continue
+            self.metrics.queue_wait.labels(self.backend.name).observe(time.monotonic() - ticket.enqueued_at)
+            self._execute(ticket)
+
+    def _execute(self, ticket: _Ticket) -> None:
+        started = time.monotonic()
+        try:
+            job = ticket.job
+            render = self.backend.edit if isinstance(job, EditJob) else self.backend.generate
+            images: list[Image.Image] = render(job, ticket.on_step)
+            for index, image in enumerate(images):
+                ticket.send(RenderedImage(index=index, image=image))
+            ticket.send(_DONE)
+            self.metrics.jobs.labels(self.backend.name, "ok").inc()
+        except Cancelled:
+            self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
+        except BaseException as error:
+            logger.exception("job on %s failed", self.backend.name)
+            self.metrics.jobs.labels(self.backend.name, "error").inc()
+            ticket.send(error)
+        finally:
+            self.metrics.render_seconds.labels(self.backend.name).observe(time.monotonic() - started)
+
+
+class LocalEngine:
+    """Runs every configured model in this process (one worker thread per model)."""
+
+    def __init__(self, registry: ModelRegistry, settings: EngineSettings, metrics: EngineMetrics) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.metrics = metrics
+        self._workers = {
+            name: _ModelWorker(backend, settings.queue_size, metrics)
+            for name, backend in registry.backends.items()
+        }
+
+    async def start(self) -> None:
+        for worker in self._workers.values():
+            worker.thread.start()
+
+    async def close(self) -> None:
+        for worker in self._workers.values():
+            _drain(worker.queue)
+            worker.queue.put(None)
+        for worker in self._workers.values():
+            if worker.thread.is_alive():
+                await asyncio.to_thread(worker.thread.join, 60)
+
+    def resolve(self, model: str | None) -> ModelInfo:
+        backend = self.registry.resolve(model)
+        return ModelInfo(
+            name=backend.name,
+            description=backend.describe(),
+            capabilities=backend.capabilities.model_dump(),
+            default_size=backend.options.default_size,
+            default_quality=backend.options.default_quality,
+        )
+
+    def models(self) -> list[tuple[str, str]]:
+        return [(entry.id, entry.model) for entry in self.registry.entries()]
+
+    async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+        worker = self._workers[job.model]
+        if worker.state != "ready" and worker.state != "loading":
+            raise Unavailable(f"The model `{job.model}` could not be loaded ({worker.state}).")
+        ticket = _Ticket(job=job, loop=asyncio.get_running_loop())
+        try:
+            worker.queue.put_nowait(ticket)
+        except queue.Full:
+            self.metrics.rejected.labels(job.model).inc()
+            raise Overloaded(
+                f"The model `{job.model}` has {worker.queue.maxsize} requests waiting; retry shortly.",
+                retry_after_s=self.settings.retry_after_s,
+            ) from None
+        self.metrics.queue_depth.labels(job.model).set(worker.queue.qsize())
+        try:
+            yield Progress(step=0, total=0)  # admitted: the caller may now commit to a response
+            while (event := await ticket.events.get()) is not _DONE:
+                if isinstance(event, BaseException):
+                    raise event
+                yield event  # type: ignore[misc]
+        finally:
+            ticket.cancelled.set()
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.export()
+
+    def health(self) -> EngineHealth:
+        states = {name: worker.state for name, worker in self._workers.items()}
+        return EngineHealth(
+            ready=all(state == "ready" for state in states.values()),
+            models=states,
+            queue_depth={name: worker.queue.qsize() for name, worker in self._workers.items()},
+        )
+
+
+def _drain(pending: queue.Queue[_Ticket | None]) -> None:
+    while True:
+        try:
+            ticket = pending.get_nowait()
+        except queue.Empty:
+            return
+        if ticket is not None:
+            ticket.cancelled.set()
+            ticket.send(Unavailable("gazo is shutting down."))

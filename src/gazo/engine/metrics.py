@@ -1,0 +1,39 @@
+"""Prometheus metrics of the engine, on a registry of their own so several apps can share a process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class EngineMetrics:
+    """Queue depth, wait and render times, outcomes; exported on `/metrics`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.queue_depth = Gauge(
+            "gazo_queue_depth", "Jobs waiting per model.", ["model"], registry=self.registry
+        )
+        self.queue_wait = Histogram(
+            "gazo_queue_wait_seconds",
+            "Time a job waited before its model took it.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.render_seconds = Histogram(
+            "gazo_render_seconds", "Time a model spent on a job.", ["model"], registry=self.registry
+        )
+        self.jobs = Counter(
+            "gazo_jobs", "Jobs by model and outcome.", ["model", "outcome"], registry=self.registry
+        )
+        self.rejected = Counter(
+            "gazo_rejected", "Jobs refused because the queue was full.", ["model"], registry=self.registry
+        )
+        self.requests = Counter(
+            "gazo_requests",
+            "API requests by operation and status.",
+            ["operation", "status"],
+            registry=self.registry,
+        )
+
+    def export(self) -> bytes:
+        return generate_latest(self.registry)

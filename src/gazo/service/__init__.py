@@ -1,0 +1,187 @@
+"""The one ordered request path, shared by HTTP, the CLI and Ray.
+
+check → render on the engine → keep unmasked pixels → encode → sign → count usage. Because every
+transport calls this class, none of them can skip a gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from PIL import Image
+
+from gazo.billing.tokens import PARTIAL_IMAGE_TOKENS, TokenUsage, count_usage
+from gazo.engine.base import Engine, EngineHealth
+from gazo.errors import RequestTimeout
+from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked
+from gazo.jobs import ImageRequest, Progress, RenderedImage
+from gazo.provenance import Ingredient, Provenance
+from gazo.service.checks import PreparedRequest, prepare
+from gazo.settings import Settings
+
+__all__ = ["Accepted", "FinalImage", "ImageResult", "ImageService", "PartialImage", "PreparedRequest", "Step"]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The job has a place in its model's queue; nothing can refuse it any more but a failure."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A denoising step finished (for progress bars)."""
+
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PartialImage:
+    """An intermediate decode of image `image_index`, the `partial_index`-th sent for it."""
+
+    image_index: int
+    partial_index: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class FinalImage:
+    """A finished, encoded and signed image, with the share of the request's usage it accounts for."""
+
+    image_index: int
+    data: bytes
+    usage: TokenUsage
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """A whole non-streamed response."""
+
+    created: int
+    images: list[bytes]
+    usage: TokenUsage
+
+
+class ImageService:
+    """Generations and edits, from a checked request to signed bytes and usage."""
+
+    def __init__(self, engine: Engine, settings: Settings, provenance: Provenance | None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.provenance = provenance
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageService:
+        """The composition root used by `gazo serve`, `gazo generate` and every Ray replica."""
+        from gazo.service.compose import build_service
+
+        return build_service(cls, settings)
+
+    async def start(self) -> None:
+        await self.engine.start()
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+    def health(self) -> EngineHealth:
+        return self.engine.health()
+
+    def metrics_text(self) -> bytes:
+        return self.engine.metrics_text()
+
+    async def prepare(self, request: ImageRequest) -> PreparedRequest:
+        """Every check that can refuse `request`, run before any work (decoding runs off the event loop)."""
+        model = self.engine.resolve(request.model)
+        return await asyncio.to_thread(prepare, request, model, self.settings.server)
+
+    async def create(self, prepared: PreparedRequest) -> ImageResult:
+        """Render and return every image at once (the non-streaming response)."""
+        images: list[bytes] = []
+        usage = TokenUsage(0, 0, 0)
+        async for event in self.stream(prepared):
+            if isinstance(event, FinalImage):
+                images.append(event.data)
+                usage = usage + event.usage
+        return ImageResult(created=int(time.time()), images=images, usage=usage)
+
+    async def stream(
+        self, prepared: PreparedRequest
+    ) -> AsyncIterator[Accepted | Step | PartialImage | FinalImage]:
+        """Render `prepared`: `Accepted` once queued, partial images as they form, then each final image."""
+        job = prepared.job
+        partials_sent = [0] * job.n
+        rendered: list[RenderedImage] = []
+        try:
+            async with asyncio.timeout(self.settings.server.request_timeout_s):
+                async for event in self.engine.render(job):
+                    if isinstance(event, Progress) and event.step == 0:
+                        yield Accepted()
+                    elif isinstance(event, Progress):
+                        yield Step(step=event.step, total=event.total)
+                        for index, preview in enumerate(event.previews[: job.n]):
+                            data = await asyncio.to_thread(self._finish, prepared, preview)
+                            yield PartialImage(
+                                image_index=index, partial_index=partials_sent[index], data=data
+                            )
+                            partials_sent[index] += 1
+                    else:
+                        rendered.append(event)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The request took longer than {self.settings.server.request_timeout_s:g} s "
+                "and was cancelled."
+            ) from None
+        usages = self._usage_per_image(prepared, partials_sent)
+        for item in rendered:
+            data = await asyncio.to_thread(self._finish, prepared, item.image)
+            yield FinalImage(image_index=item.index, data=data, usage=usages[item.index])
+
+    def _finish(self, prepared: PreparedRequest, image: Image.Image) -> bytes:
+        """Keep unmasked pixels, encode, sign: the last steps before bytes leave gazo."""
+        if prepared.region is not None and prepared.original is not None:
+            image = keep_unmasked(prepared.original, image, prepared.region)
+        request = prepared.request
+        data = encode_image(
+            image,
+            output_format=request.output_format,
+            background=prepared.job.background,
+            compression=request.output_compression,
+        )
+        if self.provenance is None:
+            return data
+        ingredients = [
+            Ingredient(data=upload.data, mime=mime, title=upload.filename or f"image_{index}")
+            for index, (upload, mime) in enumerate(zip(request.images, prepared.input_mimes, strict=True))
+        ]
+        return self.provenance.sign(
+            data,
+            mime=MIME_TYPES[request.output_format],
+            model=prepared.model.name,
+            prompt=request.prompt,
+            ingredients=ingredients,
+        )
+
+    def _usage_per_image(self, prepared: PreparedRequest, partials_sent: list[int]) -> list[TokenUsage]:
+        """Split the request's usage over its images so that the parts add up to the whole."""
+        job = prepared.job
+        total = count_usage(
+            prompt=job.prompt,
+            n=job.n,
+            width=job.size.width,
+            height=job.size.height,
+            quality=job.quality,
+            input_images=prepared.input_sizes,
+            input_fidelity=prepared.request.input_fidelity,
+        )
+        per_image = total.image_output_tokens // job.n
+        return [
+            TokenUsage(
+                text_input_tokens=total.text_input_tokens if index == 0 else 0,
+                image_input_tokens=total.image_input_tokens if index == 0 else 0,
+                image_output_tokens=per_image + PARTIAL_IMAGE_TOKENS * partials_sent[index],
+            )
+            for index in range(job.n)
+        ]

@@ -1,0 +1,184 @@
+"""Turning an `ImageRequest` into a concrete job, refusing everything the chosen model cannot honour.
+
+Every check that can fail a request runs here, before any model work and before a stream starts,
+so a client sees OpenAI's 400 with the offending `param` instead of a half-sent stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from gazo.engine.base import ModelInfo
+from gazo.errors import InvalidImage, InvalidRequest, UnsupportedParameter
+from gazo.imaging import ACCEPTED_INPUT_FORMATS, decode_image, edit_region_from_alpha, fit_to, has_alpha
+from gazo.jobs import QUALITIES, Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
+from gazo.settings import ServerSettings
+
+STANDARD_SIZES = (Size(1024, 1024), Size(1536, 1024), Size(1024, 1536))
+_MAX_ASPECT = 3.0
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A request that passed every check: the job to render and how to deliver its images."""
+
+    request: ImageRequest
+    job: Job
+    model: ModelInfo
+    original: Image.Image | None = None  # edits: the first image at the output size
+    region: Image.Image | None = None  # edits with a mask: 255 = repaint, at the output size
+    input_sizes: tuple[tuple[int, int], ...] = ()
+    input_mimes: tuple[str, ...] = ()
+
+
+def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> PreparedRequest:
+    """Validate `request` against `model` and `limits`, decode its uploads, resolve every `auto`."""
+    capabilities = model.capabilities
+    quality = _check_quality(request.quality, model)
+    background = _check_background(request, capabilities)
+    if request.partial_images and not capabilities["partial_images"]:
+        raise UnsupportedParameter(
+            f"The model `{model.name}` cannot stream partial images.", param="partial_images"
+        )
+    common = {
+        "prompt": request.prompt,
+        "model": model.name,
+        "quality": quality,
+        "n": request.n,
+        "background": background,
+        "seed": request.seed,
+        "partial_images": request.partial_images,
+    }
+    if not request.is_edit:
+        size = _check_size(request.size, model, default=Size.parse(model.default_size))
+        return PreparedRequest(request=request, job=GenerateJob(size=size, **common), model=model)
+
+    images = _decode_images(request, capabilities, limits)
+    first = images[0]
+    size = _check_size(request.size, model, default=_auto_edit_size(first, model))
+    region = _edit_region(request, first, limits)
+    if region is not None and not capabilities["mask"]:
+        raise UnsupportedParameter(f"The model `{model.name}` cannot edit inside a mask.", param="mask")
+    original = fit_to(first, size)
+    if region is not None:
+        region = region.resize((size.width, size.height), Image.Resampling.NEAREST)
+    job = EditJob(
+        size=size, images=tuple(images), mask=region, input_fidelity=request.input_fidelity, **common
+    )
+    return PreparedRequest(
+        request=request,
+        job=job,
+        model=model,
+        original=original,
+        region=region,
+        input_sizes=tuple(image.size for image in images),
+        input_mimes=tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in images),
+    )
+
+
+def _check_quality(requested: str, model: ModelInfo) -> Quality:
+    allowed: tuple[str, ...] = tuple(model.capabilities["qualities"])  # type: ignore[arg-type]
+    quality = model.default_quality if requested == "auto" else requested
+    if quality not in QUALITIES or quality not in allowed:
+        raise InvalidRequest(
+            f"`quality` must be one of auto, {', '.join(allowed)} for model `{model.name}`, "
+            f"got {requested!r}.",
+            param="quality",
+        )
+    return quality  # type: ignore[return-value]
+
+
+def _check_background(request: ImageRequest, capabilities: dict[str, object]) -> Background:
+    if request.background != "transparent":
+        return "opaque"
+    if request.output_format == "jpeg":
+        raise InvalidRequest(
+            "`background` transparent needs `output_format` png or webp; jpeg has no alpha channel.",
+            param="background",
+        )
+    if not capabilities["transparent_background"]:
+        raise UnsupportedParameter(
+            "`background` transparent is not supported by this model; use opaque or auto.", param="background"
+        )
+    return "transparent"
+
+
+def _check_size(requested: str, model: ModelInfo, *, default: Size) -> Size:
+    if requested == "auto":
+        return default
+    try:
+        size = Size.parse(requested)
+    except ValueError:
+        raise InvalidRequest(
+            f"`size` must be auto or WIDTHxHEIGHT (e.g. 1024x1024, 1536x1024, 1024x1536), got {requested!r}.",
+            param="size",
+            code="invalid_size",
+        ) from None
+    problem = size_problem(size, model.capabilities)
+    if problem:
+        raise InvalidRequest(
+            f"`size` {requested} is not supported by model `{model.name}`: {problem}.",
+            param="size",
+            code="invalid_size",
+        )
+    return size
+
+
+def size_problem(size: Size, capabilities: dict[str, object]) -> str | None:
+    """Why `size` cannot be rendered, or None when it can."""
+    multiple, min_side = int(capabilities["size_multiple"]), int(capabilities["min_side"])  # type: ignore[call-overload]
+    max_side, max_pixels = int(capabilities["max_side"]), int(capabilities["max_pixels"])  # type: ignore[call-overload]
+    if size.width % multiple or size.height % multiple:
+        return f"width and height must be multiples of {multiple}"
+    if min(size.width, size.height) < min_side or max(size.width, size.height) > max_side:
+        return f"each side must be between {min_side} and {max_side} pixels"
+    if max(size.width, size.height) / min(size.width, size.height) > _MAX_ASPECT:
+        return "the aspect ratio must be between 1:3 and 3:1"
+    if size.pixels > max_pixels:
+        return f"at most {max_pixels} pixels"
+    return None
+
+
+def _auto_edit_size(image: Image.Image, model: ModelInfo) -> Size:
+    """Keep the input's own size when the model can render it, else the standard size nearest its shape."""
+    own = Size(*image.size)
+    if size_problem(own, model.capabilities) is None:
+        return own
+    aspect = own.width / own.height
+    return min(STANDARD_SIZES, key=lambda size: abs(size.width / size.height - aspect))
+
+
+def _decode_images(
+    request: ImageRequest, capabilities: dict[str, object], limits: ServerSettings
+) -> list[Image.Image]:
+    if not capabilities["edit"]:
+        raise UnsupportedParameter("This model cannot edit images.", param="image")
+    most = min(limits.max_input_images, int(capabilities["max_input_images"]))  # type: ignore[call-overload]
+    if len(request.images) > most:
+        raise InvalidImage(f"At most {most} images may be sent, got {len(request.images)}.", param="image")
+    return [
+        decode_image(upload.data, param="image", max_pixels=limits.max_input_pixels)
+        for upload in request.images
+    ]
+
+
+def _edit_region(request: ImageRequest, first: Image.Image, limits: ServerSettings) -> Image.Image | None:
+    """OpenAI's rule: the mask's transparent pixels, or else the first image's own transparent pixels."""
+    if request.mask is not None:
+        mask = decode_image(
+            request.mask.data, param="mask", max_pixels=limits.max_input_pixels, formats={"PNG"}
+        )
+        if mask.size != first.size:
+            raise InvalidImage(
+                f"`mask` is {mask.width}x{mask.height} but the image is {first.width}x{first.height}; "
+                "they must match.",
+                param="mask",
+            )
+        return edit_region_from_alpha(mask, param="mask")
+    if has_alpha(first):
+        region = edit_region_from_alpha(first, param="image")
+        if region.getbbox() is not None:
+            return region
+    return None

@@ -1,0 +1,205 @@
+"""Every error the Images API can produce: status, OpenAI's body shape, and the SDK's exception class."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+
+import httpx
+import openai
+import pytest
+from PIL import Image
+
+from tests.api.test_edits import centre_mask, photo
+from tests.support.pixels import png_bytes
+from tests.support.server import GazoServer
+
+
+def assert_openai_error(
+    response: httpx.Response, status: int, param: str | None, code: str | None = None
+) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["type"], str) and error["type"]
+    assert error["param"] == param
+    if code is not None:
+        assert error["code"] == code
+    return error
+
+
+GENERATION_ERRORS = [
+    ({}, 400, "prompt", "missing_required_parameter"),
+    ({"prompt": ""}, 400, "prompt", "invalid_value"),
+    ({"prompt": "x" * 32001}, 400, "prompt", "invalid_value"),
+    ({"prompt": "x", "n": 0}, 400, "n", "invalid_value"),
+    ({"prompt": "x", "n": 11}, 400, "n", "invalid_value"),
+    ({"prompt": "x", "n": "two"}, 400, "n", "invalid_value"),
+    ({"prompt": "x", "size": "huge"}, 400, "size", "invalid_size"),
+    ({"prompt": "x", "size": "1000x1000"}, 400, "size", "invalid_size"),
+    ({"prompt": "x", "size": "1024x4000"}, 400, "size", "invalid_size"),
+    ({"prompt": "x", "size": "3840x2160"}, 400, "size", "invalid_size"),
+    ({"prompt": "x", "quality": "ultra"}, 400, "quality", "invalid_value"),
+    ({"prompt": "x", "quality": "xhigh"}, 400, "quality", "invalid_value"),
+    ({"prompt": "x", "quality": "hd"}, 400, "quality", "unsupported_parameter"),
+    (
+        {"prompt": "x", "background": "transparent", "output_format": "jpeg"},
+        400,
+        "background",
+        "invalid_value",
+    ),
+    ({"prompt": "x", "background": "transparent"}, 400, "background", "unsupported_parameter"),
+    ({"prompt": "x", "background": "purple"}, 400, "background", "invalid_value"),
+    ({"prompt": "x", "output_format": "bmp"}, 400, "output_format", "invalid_value"),
+    ({"prompt": "x", "output_format": "gif"}, 400, "output_format", "unsupported_parameter"),
+    ({"prompt": "x", "output_format": "svg"}, 400, "output_format", "unsupported_parameter"),
+    ({"prompt": "x", "output_compression": 101, "output_format": "jpeg"}, 400, "output_compression", None),
+    ({"prompt": "x", "output_compression": 50}, 400, "output_compression", "unsupported_parameter"),
+    ({"prompt": "x", "moderation": "none"}, 400, "moderation", "invalid_value"),
+    ({"prompt": "x", "partial_images": 4, "stream": True}, 400, "partial_images", "invalid_value"),
+    ({"prompt": "x", "partial_images": 2}, 400, "partial_images", "unsupported_parameter"),
+    ({"prompt": "x", "response_format": "url"}, 400, "response_format", "unsupported_parameter"),
+    ({"prompt": "x", "style": "vivid"}, 400, "style", "unsupported_parameter"),
+    ({"prompt": "x", "complexity": "high"}, 400, "complexity", "unsupported_parameter"),
+    ({"prompt": "x", "frame_count": 4}, 400, "frame_count", "unsupported_parameter"),
+    ({"prompt": "x", "svg": {"model": "y"}}, 400, "svg", "unsupported_parameter"),
+    ({"prompt": "x", "colour": "red"}, 400, "colour", "unknown_parameter"),
+    ({"prompt": "x", "model": "dall-e-9"}, 404, "model", "model_not_found"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "param", "code"), GENERATION_ERRORS)
+def test_generation_errors_have_openai_shape(
+    server: GazoServer, body: dict, status: int, param: str | None, code: str | None
+) -> None:
+    response = httpx.post(f"{server.base_url}/v1/images/generations", json=body, timeout=30)
+    assert_openai_error(response, status, param, code)
+
+
+def test_malformed_json_is_a_400(server: GazoServer) -> None:
+    response = httpx.post(
+        f"{server.base_url}/v1/images/generations",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge canvas (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\x00" * width * 3
+    body = zlib.compress(row * 8, 9)  # far fewer rows than claimed; the header alone must be refused
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def edit_files(**overrides: object) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return overrides.get("files") or [("image", ("p.png", png_bytes(photo(64, 64)), "image/png"))]  # type: ignore[return-value]
+
+
+EDIT_ERRORS = [
+    ("no image", [], {"prompt": "x"}, 400, "image"),
+    ("not an image", [("image", ("p.png", b"hello world", "image/png"))], {"prompt": "x"}, 400, "image"),
+    (
+        "gif input",
+        [("image", ("p.gif", png_bytes(photo(64, 64), "GIF"), "image/gif"))],
+        {"prompt": "x"},
+        400,
+        "image",
+    ),
+    ("bomb", [("image", ("b.png", bomb_png(20000, 20000), "image/png"))], {"prompt": "x"}, 400, "image"),
+    (
+        "mask wrong size",
+        [
+            ("image", ("p.png", png_bytes(photo(64, 64)), "image/png")),
+            ("mask", ("m.png", png_bytes(centre_mask(32, 32, (0, 0, 8, 8))[0]), "image/png")),
+        ],
+        {"prompt": "x"},
+        400,
+        "mask",
+    ),
+    (
+        "mask without alpha",
+        [
+            ("image", ("p.png", png_bytes(photo(64, 64)), "image/png")),
+            ("mask", ("m.png", png_bytes(Image.new("L", (64, 64))), "image/png")),
+        ],
+        {"prompt": "x"},
+        400,
+        "mask",
+    ),
+    (
+        "too many images",
+        [("image[]", (f"p{i}.png", png_bytes(photo(32, 32)), "image/png")) for i in range(17)],
+        {"prompt": "x"},
+        400,
+        "image",
+    ),
+    ("missing prompt", None, {}, 400, "prompt"),
+    ("bad n", None, {"prompt": "x", "n": "0"}, 400, "n"),
+    ("bad fidelity", None, {"prompt": "x", "input_fidelity": "medium"}, 400, "input_fidelity"),
+    ("unknown field", None, {"prompt": "x", "strength": "0.5"}, 400, "strength"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "files", "data", "status", "param"), EDIT_ERRORS, ids=[c[0] for c in EDIT_ERRORS]
+)
+def test_edit_errors_have_openai_shape(
+    server: GazoServer, case: str, files: list | None, data: dict, status: int, param: str
+) -> None:
+    files = edit_files() if files is None else files
+    response = httpx.post(f"{server.base_url}/v1/images/edits", data=data, files=files or None, timeout=30)
+    if not files:  # no file at all: send a multipart body with the fields only
+        response = httpx.post(
+            f"{server.base_url}/v1/images/edits", files={"prompt": (None, data["prompt"])}, timeout=30
+        )
+    assert_openai_error(response, status, param)
+
+
+def test_upload_over_the_limit_is_413(server: GazoServer) -> None:
+    big = png_bytes(photo(64, 64)) + b"\x00" * (51 * 1024 * 1024)
+    response = httpx.post(
+        f"{server.base_url}/v1/images/edits",
+        data={"prompt": "x"},
+        files=[("image", ("big.png", big, "image/png"))],
+        timeout=60,
+    )
+    assert_openai_error(response, 413, "image", "payload_too_large")
+
+
+def test_sdk_raises_its_own_classes(server: GazoServer) -> None:
+    client = server.client()
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.images.generate(prompt="x", size="7x7")
+    assert bad.value.code == "invalid_size" and bad.value.param == "size"
+    with pytest.raises(openai.NotFoundError):
+        client.images.generate(prompt="x", model="missing")
+    with pytest.raises(openai.BadRequestError) as bad_edit:
+        client.images.edit(image=("x.png", b"not a png", "image/png"), prompt="x")
+    assert bad_edit.value.param == "image"
+
+
+def test_unknown_route_is_404_in_openai_shape(server: GazoServer) -> None:
+    response = httpx.get(f"{server.base_url}/v1/nothing", timeout=10)
+    assert_openai_error(response, 404, None, "not_found")
+
+
+def test_b64_is_valid_for_a_good_request(server: GazoServer) -> None:
+    response = httpx.post(
+        f"{server.base_url}/v1/images/generations",
+        json={"prompt": "x", "size": "64x64", "quality": "low"},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    assert base64.b64decode(response.json()["data"][0]["b64_json"]).startswith(b"\x89PNG")

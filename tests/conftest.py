@@ -1,0 +1,27 @@
+"""Shared fixtures: a real gazo server (module-scoped) with the built-in tiny default model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import GazoServer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the session's default servers, so the tiny default model is built once."""
+    return tmp_path_factory.mktemp("gazo-data")
+
+
+@pytest.fixture(scope="module")
+def server(shared_data_dir: Path, request: pytest.FixtureRequest) -> Iterator[GazoServer]:
+    """`gazo serve` with defaults; a module may set `server_env` (dict) to vary its environment."""
+    env = getattr(request.module, "server_env", {})
+    with GazoServer(shared_data_dir, env=env) as running:
+        yield running
