@@ -55,10 +55,14 @@ class GazoServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gazo serve exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
-                    return self
+                ready = httpx.get(f"{self.base_url}/readyz", timeout=2)
             except httpx.HTTPError:
-                pass
+                ready = None
+            if ready is not None and ready.status_code == 200:
+                return self
+            if ready is not None and any(state.startswith("failed") for state in ready.json()["models"].values()):
+                self.stop()
+                raise RuntimeError(f"a model failed to load: {ready.json()['models']}\n{self.log()}")
             time.sleep(0.2)
         self.stop()
         raise TimeoutError(f"gazo serve was not ready after {timeout_s} s:\n{self.log()}")
