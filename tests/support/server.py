@@ -60,7 +60,9 @@ class GazoServer:
                 ready = None
             if ready is not None and ready.status_code == 200:
                 return self
-            if ready is not None and any(state.startswith("failed") for state in ready.json()["models"].values()):
+            if ready is not None and any(
+                state.startswith("failed") for state in ready.json()["models"].values()
+            ):
                 self.stop()
                 raise RuntimeError(f"a model failed to load: {ready.json()['models']}\n{self.log()}")
             time.sleep(0.2)

@@ -10,6 +10,7 @@ from gazo.cli.dev import dev
 from gazo.cli.images import edit, generate
 from gazo.cli.models import models, pull
 from gazo.cli.serve import serve
+from gazo.cli.verify import verify
 from gazo.plugins import load_plugins
 from gazo.version import __version__
 
@@ -21,7 +22,7 @@ def cli() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for command in (serve, generate, edit, models, pull, dev):
+for command in (serve, generate, edit, models, pull, verify, dev):
     cli.add_command(command)
 
 

@@ -102,7 +102,7 @@ class Verifier:
         """Report on `data`; `extra_anchors_pem` adds anchors for this call (e.g. ``gazo verify --trust``)."""
         context = self._context
         if extra_anchors_pem:
-            context = reading_context(f"{self._anchors.rstrip()}\n{extra_anchors_pem.strip()}\n")
+            context = reading_context(f"{self._anchors.strip()}\n{extra_anchors_pem.strip()}\n")
         try:
             reader = c2pa.Reader.try_create(None, io.BytesIO(data), None, context)
         except c2pa.C2paError.NotSupported as exc:
@@ -122,13 +122,11 @@ class Verifier:
 
 
 def reading_context(anchors_pem: str) -> c2pa.Context:
-    """Trust exactly these anchors, and never touch the network (no remote manifests, no OCSP)."""
-    return c2pa.Context.from_dict(
-        {
-            "trust": {"trust_anchors": anchors_pem},
-            "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
-        }
-    )
+    """Trust exactly these anchors (none: every signer is untrusted), and never touch the network."""
+    settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
+    if anchors_pem.strip():
+        settings["trust"] = {"trust_anchors": anchors_pem}
+    return c2pa.Context.from_dict(settings)
 
 
 def build_report(store: dict[str, Any], crjson: dict[str, Any], state: str) -> VerificationReport:

@@ -18,7 +18,7 @@ from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import RequestTimeout
 from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked
 from gazo.jobs import ImageRequest, Progress, RenderedImage
-from gazo.provenance import Ingredient, Provenance
+from gazo.provenance import Ingredient, Provenance, VerificationReport
 from gazo.service.checks import PreparedRequest, prepare
 from gazo.settings import Settings
 
@@ -68,7 +68,7 @@ class ImageResult:
 class ImageService:
     """Generations and edits, from a checked request to signed bytes and usage."""
 
-    def __init__(self, engine: Engine, settings: Settings, provenance: Provenance | None) -> None:
+    def __init__(self, engine: Engine, settings: Settings, provenance: Provenance) -> None:
         self.engine = engine
         self.settings = settings
         self.provenance = provenance
@@ -150,8 +150,6 @@ class ImageService:
             background=prepared.job.background,
             compression=request.output_compression,
         )
-        if self.provenance is None:
-            return data
         ingredients = [
             Ingredient(data=upload.data, mime=mime, title=upload.filename or f"image_{index}")
             for index, (upload, mime) in enumerate(zip(request.images, prepared.input_mimes, strict=True))
@@ -162,7 +160,15 @@ class ImageService:
             model=prepared.model.name,
             prompt=request.prompt,
             ingredients=ingredients,
+            extra_actions=("c2pa.resized",) if prepared.resized else (),
         )
+
+    def verify(self, data: bytes, extra_anchors_pem: str | None = None) -> VerificationReport:
+        """Read anyone's Content Credentials, trusting this deployment's root (and `extra_anchors_pem`)."""
+        return self.provenance.verify(data, extra_anchors_pem)
+
+    def trust_anchor_pem(self) -> str:
+        return self.provenance.trust_anchor_pem()
 
     def _usage_per_image(self, prepared: PreparedRequest, partials_sent: list[int]) -> list[TokenUsage]:
         """Split the request's usage over its images so that the parts add up to the whole."""

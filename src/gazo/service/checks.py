@@ -32,6 +32,11 @@ class PreparedRequest:
     input_sizes: tuple[tuple[int, int], ...] = ()
     input_mimes: tuple[str, ...] = ()
 
+    @property
+    def resized(self) -> bool:
+        """An edit whose output size differs from its first input's (recorded as `c2pa.resized`)."""
+        return bool(self.input_sizes) and self.input_sizes[0] != (self.job.size.width, self.job.size.height)
+
 
 def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> PreparedRequest:
     """Validate `request` against `model` and `limits`, decode its uploads, resolve every `auto`."""

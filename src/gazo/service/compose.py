@@ -24,9 +24,7 @@ def build_service(service_class: type[ImageService], settings: Settings) -> Imag
         settings.served_models(), backend_classes(manager), context, settings.default_model
     )
     engine = LocalEngine(registry, settings.engine, EngineMetrics())
-    provenance = (
-        Provenance.from_settings(settings.provenance, data_dir=settings.data_dir, version=__version__)
-        if settings.provenance.enabled
-        else None
+    provenance = Provenance.from_settings(
+        settings.provenance, data_dir=settings.data_dir, version=__version__
     )
     return service_class(engine, settings, provenance)

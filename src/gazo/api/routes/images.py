@@ -14,8 +14,9 @@ from gazo.api.deps import ServiceDep, SettingsDep
 from gazo.api.errors import validation_error
 from gazo.api.protocol import Image, ImageEditRequest, ImageGenerateRequest, ImagesResponse
 from gazo.api.streaming import describe_output, image_events
+from gazo.api.uploads import read_upload
 from gazo.errors import InvalidRequest, PayloadTooLarge
-from gazo.jobs import ImageRequest, Upload
+from gazo.jobs import ImageRequest
 from gazo.service import ImageService
 from gazo.settings import ServerSettings
 
@@ -43,7 +44,7 @@ async def create_image_edit(
         except ValidationError as error:
             raise validation_error(error) from None
         images = [
-            await _read_upload(item, "image", limits.max_upload_bytes) for item in _files(form, "image")
+            await read_upload(item, "image", limits.max_upload_bytes) for item in _files(form, "image")
         ]
         if not images:
             raise InvalidRequest(
@@ -52,7 +53,7 @@ async def create_image_edit(
         masks = _files(form, "mask")
         if len(masks) > 1:
             raise InvalidRequest("Only one `mask` may be sent.", param="mask")
-        mask = await _read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
+        mask = await read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
     finally:
         await form.close()
     return await _respond(service, body.to_edit_request(images, mask), stream=bool(body.stream))
@@ -92,10 +93,3 @@ def _files(form: Any, name: str) -> list[Any]:
         if not isinstance(item, UploadFile):
             raise InvalidRequest(f"`{name}` must be a file upload.", param=name)
     return items
-
-
-async def _read_upload(item: UploadFile, param: str, limit: int) -> Upload:
-    data = await item.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"`{param}` {item.filename!r} is larger than {limit} bytes.", param=param)
-    return Upload(data=data, filename=item.filename, content_type=item.content_type)

@@ -1,0 +1,43 @@
+"""Verification for everyone: read any image's Content Credentials, and fetch this deployment's root."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from starlette.datastructures import UploadFile
+
+from gazo.api.deps import ServiceDep, SettingsDep
+from gazo.api.uploads import read_upload
+from gazo.errors import InvalidRequest
+
+router = APIRouter()
+
+
+@router.post("/v1/provenance/verify")
+async def verify_provenance(request: Request, service: ServiceDep, settings: SettingsDep) -> dict[str, Any]:
+    """Multipart `image` (any format c2pa reads), optional `trust` (extra root PEMs, as a file or text)."""
+    form = await request.form(max_files=2, max_fields=10)
+    try:
+        image = form.get("image")
+        if not isinstance(image, UploadFile):
+            raise InvalidRequest(
+                "Missing required parameter: 'image' (a file).",
+                param="image",
+                code="missing_required_parameter",
+            )
+        upload = await read_upload(image, "image", settings.server.max_upload_bytes)
+        trust = form.get("trust")
+        anchors = (await trust.read()).decode("utf-8", "replace") if isinstance(trust, UploadFile) else trust
+    finally:
+        await form.close()
+    report = await asyncio.to_thread(service.verify, upload.data, anchors or None)
+    return report.to_dict()
+
+
+@router.get("/v1/provenance/trust-anchor", response_class=PlainTextResponse)
+async def trust_anchor(service: ServiceDep) -> PlainTextResponse:
+    """This deployment's root certificate: give it to verifiers so gazo's images read `Trusted`."""
+    return PlainTextResponse(service.trust_anchor_pem(), media_type="application/x-pem-file")
