@@ -17,12 +17,18 @@ __all__ = ["DEFAULT_PLUGINS", "RegisterBackend", "backend_classes", "hookimpl", 
 DEFAULT_PLUGINS: tuple[str, ...] = ("gazo.backends.diffusers", "gazo.backends.tiny_default")
 
 
-def load_plugins(allow: Iterable[str] | None = None, *, entry_points: bool = True) -> pluggy.PluginManager:
-    """A fresh plugin manager; `allow` (settings `plugins` / `GAZO_PLUGINS`) restricts what loads."""
+def load_plugins(
+    allow: Iterable[str] | None = None, *, entry_points: bool = True, builtins: bool = True
+) -> pluggy.PluginManager:
+    """A fresh plugin manager; `allow` (settings `plugins` / `GAZO_PLUGINS`) restricts what loads.
+
+    `builtins=False` skips gazo's own plugins (they import torch), for callers that only want
+    third-party hooks such as `register_commands`.
+    """
     allowed = set(allow) if allow is not None else None
     manager = pluggy.PluginManager("gazo")
     manager.add_hookspecs(hookspecs)
-    for name in DEFAULT_PLUGINS:
+    for name in DEFAULT_PLUGINS if builtins else ():
         if allowed is None or name in allowed:
             manager.register(importlib.import_module(name), name=name)
     if entry_points:

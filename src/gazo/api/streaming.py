@@ -60,3 +60,5 @@ async def image_events(
     except Exception as error:
         failure = to_gazo_error(error)
         yield sse("error", {"type": "error", **failure.to_body()})
+    finally:  # a client that went away cancels its job at the next denoising step
+        await events.aclose()  # type: ignore[attr-defined]

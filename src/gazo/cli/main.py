@@ -27,5 +27,5 @@ for command in (serve, generate, edit, models, pull, verify, dev):
 
 
 def main() -> None:
-    load_plugins().hook.register_commands(cli=cli)
+    load_plugins(builtins=False).hook.register_commands(cli=cli)
     cli()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from PIL import Image
@@ -116,19 +117,20 @@ class ImageService:
         rendered: list[RenderedImage] = []
         try:
             async with asyncio.timeout(self.settings.server.request_timeout_s):
-                async for event in self.engine.render(job):
-                    if isinstance(event, Progress) and event.step == 0:
-                        yield Accepted()
-                    elif isinstance(event, Progress):
-                        yield Step(step=event.step, total=event.total)
-                        for index, preview in enumerate(event.previews[: job.n]):
-                            data = await asyncio.to_thread(self._finish, prepared, preview)
-                            yield PartialImage(
-                                image_index=index, partial_index=partials_sent[index], data=data
-                            )
-                            partials_sent[index] += 1
-                    else:
-                        rendered.append(event)
+                async with aclosing(self.engine.render(job)) as events:
+                    async for event in events:
+                        if isinstance(event, Progress) and event.step == 0:
+                            yield Accepted()
+                        elif isinstance(event, Progress):
+                            yield Step(step=event.step, total=event.total)
+                            for index, preview in enumerate(event.previews[: job.n]):
+                                data = await asyncio.to_thread(self._finish, prepared, preview)
+                                yield PartialImage(
+                                    image_index=index, partial_index=partials_sent[index], data=data
+                                )
+                                partials_sent[index] += 1
+                        else:
+                            rendered.append(event)
         except TimeoutError:
             raise RequestTimeout(
                 f"The request took longer than {self.settings.server.request_timeout_s:g} s "

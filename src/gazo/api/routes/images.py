@@ -43,9 +43,7 @@ async def create_image_edit(
             body = ImageEditRequest.model_validate(fields)
         except ValidationError as error:
             raise validation_error(error) from None
-        images = [
-            await read_upload(item, "image", limits.max_upload_bytes) for item in _files(form, "image")
-        ]
+        images = [await read_upload(item, "image", limits.max_upload_bytes) for item in _files(form, "image")]
         if not images:
             raise InvalidRequest(
                 "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"

@@ -1,0 +1,68 @@
+"""Image operations: safe decoding, OpenAI mask semantics, keep-unmasked compositing, encoding."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gazo.errors import InvalidImage
+from gazo.imaging import decode_image, edit_region_from_alpha, encode_image, keep_unmasked, steer_colours
+from tests.support.pixels import changed_pixels, png_bytes
+
+
+def test_decode_refuses_non_images_wrong_formats_and_too_many_pixels() -> None:
+    with pytest.raises(InvalidImage, match="not a decodable image"):
+        decode_image(b"nope", param="image", max_pixels=10**6)
+    with pytest.raises(InvalidImage, match="must be one of"):
+        decode_image(png_bytes(Image.new("RGB", (8, 8)), "BMP"), param="image", max_pixels=10**6)
+    with pytest.raises(InvalidImage, match="at most 100"):
+        decode_image(png_bytes(Image.new("RGB", (20, 20))), param="image", max_pixels=100)
+    assert decode_image(png_bytes(Image.new("RGB", (8, 8))), param="image", max_pixels=100).size == (8, 8)
+
+
+def test_transparent_mask_pixels_mark_the_edit_region() -> None:
+    mask = Image.new("RGBA", (4, 4), (0, 0, 0, 255))
+    mask.putpixel((1, 2), (0, 0, 0, 0))
+    mask.putpixel((3, 3), (0, 0, 0, 10))  # partly transparent is not "fully transparent"
+    region = np.asarray(edit_region_from_alpha(mask, param="mask"))
+    assert region[2, 1] == 255 and region.sum() == 255
+    with pytest.raises(InvalidImage, match="alpha channel"):
+        edit_region_from_alpha(Image.new("L", (4, 4)), param="mask")
+
+
+def test_keep_unmasked_changes_nothing_outside_and_blends_inside() -> None:
+    rng = np.random.default_rng(0)
+    original = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    generated = Image.new("RGB", (64, 64), (255, 0, 0))
+    region = Image.new("L", (64, 64), 0)
+    region.paste(255, (16, 16, 48, 48))
+    result = keep_unmasked(original, generated, region)
+    outside = np.asarray(region) == 0
+    assert changed_pixels(original, result, where=outside) == 0
+    assert np.asarray(result)[32, 32].tolist() == [255, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "background", "mode"),
+    [
+        ("png", "transparent", "RGBA"),
+        ("webp", "transparent", "RGBA"),
+        ("png", "opaque", "RGB"),
+        ("jpeg", "opaque", "RGB"),
+    ],
+)
+def test_encode_keeps_alpha_only_when_asked(fmt: str, background: str, mode: str) -> None:
+    image = Image.new("RGBA", (16, 16), (10, 20, 30, 128))
+    decoded = Image.open(io.BytesIO(encode_image(image, output_format=fmt, background=background)))
+    assert decoded.mode == mode and decoded.format == {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}[fmt]
+
+
+def test_steer_colours_moves_toward_the_references() -> None:
+    grey = Image.new("RGB", (8, 8), (128, 128, 128))
+    red = Image.new("RGB", (8, 8), (250, 10, 10))
+    steered = np.asarray(steer_colours(grey, (red,), 0.5)).reshape(-1, 3).mean(0)
+    assert steered[0] > 170 and steered[1] < 90
+    assert steer_colours(grey, (), 0.5) is grey

@@ -1,0 +1,47 @@
+"""Settings precedence: defaults < TOML < GAZO_* environment < explicit overrides; unknown keys refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gazo.settings import BUILTIN_MODEL_NAME, Settings
+
+
+def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "gazo.toml"
+    config.write_text('[server]\nport = 9001\nhost = "0.0.0.0"\n[engine]\nqueue_size = 3\n')
+    assert Settings.load(config).server.port == 9001
+    monkeypatch.setenv("GAZO_SERVER__PORT", "9002")
+    settings = Settings.load(config)
+    assert (settings.server.port, settings.server.host, settings.engine.queue_size) == (9002, "0.0.0.0", 3)
+    assert Settings.load(config, data_dir=tmp_path / "d").data_dir == (tmp_path / "d").resolve()
+
+
+def test_models_from_toml_and_builtin_default(tmp_path: Path) -> None:
+    assert [spec.name for spec in Settings.load(data_dir=tmp_path).served_models()] == [BUILTIN_MODEL_NAME]
+    config = tmp_path / "gazo.toml"
+    config.write_text(
+        '[[models]]\nname = "sdxl"\nsource = "stabilityai/sdxl"\naliases = ["gpt-image-1"]\n'
+        "[models.options]\nsteps = { low = 4 }\n"
+    )
+    (spec,) = Settings.load(config).served_models()
+    assert (spec.name, spec.backend, spec.aliases, spec.options) == (
+        "sdxl",
+        "diffusers",
+        ["gpt-image-1"],
+        {"steps": {"low": 4}},
+    )
+
+
+def test_unknown_keys_and_bad_values_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "gazo.toml"
+    config.write_text("[server]\nprot = 1\n")
+    with pytest.raises(ValidationError):
+        Settings.load(config)
+    with pytest.raises(FileNotFoundError):
+        Settings.load(tmp_path / "missing.toml")
+    with pytest.raises(ValidationError):
+        Settings.load(server={"port": 70000})
