@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gazo.backends.base import BackendContext
@@ -17,33 +18,49 @@ from gazo.jobs import GenerateJob, Progress, RenderedImage, Size
 from gazo.settings import EngineSettings, ModelSpec
 
 
-@pytest.fixture
-async def engine(shared_data_dir: Path) -> LocalEngine:
+async def start_engine(data_dir: Path, queue_size: int, **options: object) -> LocalEngine:
     spec = ModelSpec(
         name="tiny",
         backend="tiny",
-        source=str(shared_data_dir / "models" / "gazo-tiny-sd"),
-        options={"steps": {"low": 2, "high": 60}},
+        source=str(data_dir / "models" / "gazo-tiny-sd"),
+        options={"steps": {"low": 2, "high": 60}, **options},
     )
-    context = BackendContext(cache_dir=shared_data_dir / "hub")
-    registry = ModelRegistry([spec], {"tiny": TinyDiffusersBackend}, context)
-    running = LocalEngine(registry, EngineSettings(queue_size=1, retry_after_s=7), EngineMetrics())
+    registry = ModelRegistry(
+        [spec], {"tiny": TinyDiffusersBackend}, BackendContext(cache_dir=data_dir / "hub")
+    )
+    running = LocalEngine(registry, EngineSettings(queue_size=queue_size, retry_after_s=7), EngineMetrics())
     await running.start()
     while not running.health().ready:
         assert "failed" not in running.health().models["tiny"]
         await asyncio.sleep(0.05)
+    return running
+
+
+@pytest.fixture
+async def engine(shared_data_dir: Path) -> LocalEngine:
+    running = await start_engine(shared_data_dir, queue_size=1)
     yield running
     await running.close()
 
 
-def job(quality: str = "low", partial_images: int = 0) -> GenerateJob:
+def job(
+    quality: str = "low", partial_images: int = 0, prompt: str = "x", seed: int = 1, n: int = 1
+) -> GenerateJob:
     return GenerateJob(
-        prompt="x", model="tiny", size=Size(128, 128), quality=quality, seed=1, partial_images=partial_images
+        prompt=prompt,
+        model="tiny",
+        size=Size(128, 128),
+        quality=quality,
+        seed=seed,
+        n=n,
+        partial_images=partial_images,
     )
 
 
 def outcome(engine: LocalEngine, name: str) -> float:
-    return engine.metrics.jobs.labels("tiny", name)._value.get()
+    return (
+        engine.metrics.registry.get_sample_value("gazo_jobs_total", {"model": "tiny", "outcome": name}) or 0
+    )
 
 
 def test_preview_steps_are_spread_before_the_last() -> None:
@@ -90,3 +107,30 @@ async def test_a_full_queue_is_refused_at_once_with_retry_after(engine: LocalEng
     assert caught.value.status == 429 and caught.value.headers == {"retry-after": "7"}
     await running.aclose()
     await waiting.aclose()
+
+
+async def images_of(engine: LocalEngine, request: GenerateJob) -> list[np.ndarray]:
+    return [np.asarray(e.image) async for e in engine.render(request) if isinstance(e, RenderedImage)]
+
+
+async def test_batched_jobs_get_the_images_they_get_alone(shared_data_dir: Path) -> None:
+    batching = await start_engine(shared_data_dir, queue_size=16, max_batch_images=8)
+    try:
+        blocker = batching.render(job("high"))  # keeps the worker busy while the others queue up
+        await anext(blocker)
+        requests = [job(prompt=f"prompt {i}", seed=10 * i, n=1 + i % 2) for i in range(4)]
+        together = await asyncio.gather(*(images_of(batching, request) for request in requests))
+        await blocker.aclose()
+        sample = batching.metrics.registry.get_sample_value
+        jobs_run = sample("gazo_batch_size_sum", {"model": "tiny"})
+        passes = sample("gazo_batch_size_count", {"model": "tiny"})
+        assert jobs_run > passes  # some forward pass carried more than one job
+        for request, images in zip(requests, together, strict=True):
+            alone = await images_of(batching, request)
+            assert len(images) == request.n
+            for batched_image, alone_image in zip(images, alone, strict=True):
+                difference = np.abs(batched_image.astype(int) - alone_image.astype(int)).max()
+                assert difference <= 2, f"batched and alone differ by {difference}"
+        assert not np.array_equal(together[0][0], together[1][0])
+    finally:
+        await batching.close()

@@ -7,6 +7,7 @@ engine calls :meth:`ImageBackend.load` once per worker, then :meth:`generate` / 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -14,7 +15,7 @@ from typing import ClassVar
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from gazo.errors import UnsupportedParameter
+from gazo.errors import Cancelled, UnsupportedParameter
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
 
 
@@ -43,6 +44,20 @@ class BackendOptions(BaseModel):
 
     default_size: str = Field("1024x1024", description="Size used for `size: auto` on generations.")
     default_quality: Quality = Field("medium", description="Quality used for `quality: auto`.")
+    max_batch_images: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Most images one forward pass may carry when compatible requests are batched "
+        "(1 = no batching). Batching pays on GPUs; measure with bench/serve.py.",
+    )
+    batch_window_ms: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="How long a job waits for compatible jobs to batch with; 0 = batch only what is "
+        "already queued (no added latency).",
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,24 @@ class ImageBackend(ABC):
     @abstractmethod
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
         """Return `job.n` images of exactly `job.size`, reporting every step to `progress`."""
+
+    def batch_key(self, job: GenerateJob) -> Hashable | None:
+        """Jobs with equal keys may share one forward pass; None = never batch this job."""
+        return None
+
+    def generate_batch(self, jobs: list[GenerateJob], progress: list[ProgressFn]) -> list[list[Image.Image]]:
+        """Render several compatible jobs together; each keeps its own seed, previews and images.
+
+        The default runs them one after another; backends that can batch override it. A job whose
+        `progress` raises `Cancelled` is dropped; the batch stops only when every job is cancelled.
+        """
+        results: list[list[Image.Image]] = []
+        for job, report in zip(jobs, progress, strict=True):
+            try:
+                results.append(self.generate(job, report))
+            except Cancelled:
+                results.append([])
+        return results
 
     def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
         """Return `job.n` edits of `job.images[0]` of exactly `job.size` (mask already resized)."""

@@ -12,6 +12,7 @@ import inspect
 import logging
 import math
 import secrets
+from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
 import torch
@@ -24,8 +25,9 @@ from gazo.backends.base import BackendOptions, Capabilities, ImageBackend
 from gazo.backends.devices import best_device, resolve_dtype
 from gazo.backends.hub import load_pipeline
 from gazo.backends.previews import latent_factors, latents_to_images
+from gazo.errors import Cancelled
 from gazo.imaging import fit_to, steer_colours
-from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
+from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality, Size
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,22 @@ class DiffusersOptions(BackendOptions):
         0.5, ge=0, le=1, description="How far extra reference images pull the init image's colours."
     )
     max_side: int = Field(2048, ge=64, description="Longest side this model is allowed to render.")
+    channels_last: bool = Field(
+        False, description="Store the denoiser in channels-last memory format (GPUs)."
+    )
+    vae_slicing: bool = Field(
+        True, description="Decode a batch one image at a time (keeps n>1 decode linear)."
+    )
+    vae_tiling: bool = Field(
+        False, description="Decode large images in tiles (less memory, slightly slower)."
+    )
+    compile: bool = Field(False, description="`torch.compile` the denoiser, warmed up at load (opt-in).")
+    cpu_offload: Literal["none", "model", "sequential"] = Field(
+        "none", description="Offload idle components to the CPU, for GPUs too small for the model."
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="CPU threads torch may use; default: torch's own."
+    )
 
 
 class DiffusersBackend(ImageBackend):
@@ -76,9 +94,12 @@ class DiffusersBackend(ImageBackend):
     def load(self, device: str | None) -> None:
         device = device or best_device()
         dtype = resolve_dtype(self.context.dtype, device)
+        if self.options.torch_threads:
+            torch.set_num_threads(self.options.torch_threads)
         self.pipeline = load_pipeline(
             self.source, cache_dir=self.context.cache_dir, offline=self.context.offline, dtype=dtype
-        ).to(device)
+        )
+        self._place(device)
         self.pipeline.set_progress_bar_config(disable=True)
         self._image_to_image = _derive(AutoPipelineForImage2Image, self.pipeline)
         self._inpainting = _derive(AutoPipelineForInpainting, self.pipeline)
@@ -87,8 +108,38 @@ class DiffusersBackend(ImageBackend):
         )
         logger.info("loaded %s on %s (%s)", self.describe(), device, dtype)
 
+    def batch_key(self, job: GenerateJob) -> Hashable | None:
+        return ("generate", job.size, job.quality) if type(job) is GenerateJob else None
+
+    def _place(self, device: str) -> None:
+        """Move the pipeline to `device` with the configured efficiency options."""
+        options, pipeline = self.options, self.pipeline
+        if options.cpu_offload == "model":
+            pipeline.enable_model_cpu_offload(device=device)
+        elif options.cpu_offload == "sequential":
+            pipeline.enable_sequential_cpu_offload(device=device)
+        else:
+            pipeline.to(device)
+        denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
+        vae = getattr(pipeline, "vae", None)
+        if options.channels_last and denoiser is not None:
+            denoiser.to(memory_format=torch.channels_last)
+        if vae is not None:
+            (vae.enable_slicing if options.vae_slicing else vae.disable_slicing)()
+            (vae.enable_tiling if options.vae_tiling else vae.disable_tiling)()
+        if options.compile and denoiser is not None:
+            denoiser.compile()
+            size = Size.parse(options.default_size)
+            warm_up = GenerateJob(
+                prompt="warm-up", model=self.name, size=size, quality=next(iter(options.steps))
+            )
+            self.generate(warm_up, lambda *_: None)
+
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
-        return self._run(self.pipeline, job, progress, {})
+        return self._run(self.pipeline, [job], [progress], {})[0]
+
+    def generate_batch(self, jobs: list[GenerateJob], progress: list[ProgressFn]) -> list[list[Image.Image]]:
+        return self._run(self.pipeline, jobs, progress, {})
 
     def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
         init = fit_to(job.images[0].convert("RGB"), job.size)
@@ -96,51 +147,87 @@ class DiffusersBackend(ImageBackend):
             init = steer_colours(init, job.images[1:], self.options.reference_colour_weight)
         if job.mask is not None and self._inpainting is not None:
             extra = {"image": init, "mask_image": job.mask, "strength": self.options.inpaint_strength}
-            return self._run(self._inpainting, job, progress, extra)
+            return self._run(self._inpainting, [job], [progress], extra)[0]
         strength = self.options.edit_strength[job.input_fidelity]
-        return self._run(self._image_to_image, job, progress, {"image": init, "strength": strength})
+        return self._run(self._image_to_image, [job], [progress], {"image": init, "strength": strength})[0]
 
     def _run(
-        self, pipeline: Any, job: GenerateJob, progress: ProgressFn, extra: dict[str, Any]
-    ) -> list[Image.Image]:
-        steps = self.options.steps[job.quality]
+        self, pipeline: Any, jobs: list[GenerateJob], progress: list[ProgressFn], extra: dict[str, Any]
+    ) -> list[list[Image.Image]]:
+        """One pipeline call for every image of `jobs` (same size and steps): prompts repeated `n` times,
+        one generator per image seeded `seed + index`, so a job's images do not depend on its batch."""
+        first = jobs[0]
+        steps = self.options.steps[first.quality]
         strength = extra.get("strength")
         if strength is not None:  # img2img runs int(steps * strength) steps: keep at least one
             steps = max(steps, math.ceil(1 / strength))
-        seed = job.seed if job.seed is not None else secrets.randbelow(2**31)
+        seeds = [job.seed if job.seed is not None else secrets.randbelow(2**31) for job in jobs]
         kwargs: dict[str, Any] = {
-            "prompt": job.prompt,
+            "prompt": [job.prompt for job in jobs for _ in range(job.n)],
             "num_inference_steps": steps,
-            "num_images_per_prompt": job.n,
-            "generator": [torch.Generator("cpu").manual_seed(seed + index) for index in range(job.n)],
-            "callback_on_step_end": self._step_callback(job, progress),
+            "num_images_per_prompt": 1,
+            "generator": [
+                torch.Generator("cpu").manual_seed(seed + index)
+                for job, seed in zip(jobs, seeds, strict=True)
+                for index in range(job.n)
+            ],
+            "callback_on_step_end": _StepReporter(self, jobs, progress),
             "callback_on_step_end_tensor_inputs": ["latents"],
             **extra,
         }
         accepted = inspect.signature(pipeline.__call__).parameters
         if "height" in accepted:
-            kwargs.update(height=job.size.height, width=job.size.width)
+            kwargs.update(height=first.size.height, width=first.size.width)
         if self.options.guidance_scale is not None:
             kwargs["guidance_scale"] = self.options.guidance_scale
         with torch.inference_mode():
-            images = pipeline(**kwargs).images
-        return [fit_to(image, job.size) for image in images]
+            images = [fit_to(image, first.size) for image in pipeline(**kwargs).images]
+        results, offset = [], 0
+        for job in jobs:
+            results.append(images[offset : offset + job.n])
+            offset += job.n
+        return results
 
-    def _step_callback(self, job: GenerateJob, progress: ProgressFn) -> Any:
-        size = (job.size.width, job.size.height)
-
-        def on_step_end(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-            latents = tensors["latents"]
-            total = getattr(pipeline, "num_timesteps", None) or step + 1
-            progress(step + 1, total, lambda: self._previews(pipeline, latents, size))
-            return tensors
-
-        return on_step_end
-
-    def _previews(self, pipeline: Any, latents: torch.Tensor, size: tuple[int, int]) -> list[Image.Image]:
+    def previews(self, pipeline: Any, latents: torch.Tensor, size: tuple[int, int]) -> list[Image.Image]:
         if latents.ndim == 3 and hasattr(pipeline, "_unpack_latents"):  # FLUX packs 2x2 patches
             latents = pipeline._unpack_latents(latents, size[1], size[0], pipeline.vae_scale_factor)
         return latents_to_images(latents, latent_factors(type(pipeline).__name__, latents.shape[1]), size)
+
+
+class _StepReporter:
+    """The pipeline's step callback: tells every job of the batch, dropping those whose client left."""
+
+    def __init__(
+        self, backend: DiffusersBackend, jobs: list[GenerateJob], progress: list[ProgressFn]
+    ) -> None:
+        self.backend, self.jobs, self.progress = backend, jobs, progress
+        self.cancelled = [False] * len(jobs)
+
+    def __call__(self, pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        latents = tensors["latents"]
+        total = getattr(pipeline, "num_timesteps", None) or step + 1
+        size = (self.jobs[0].size.width, self.jobs[0].size.height)
+        previews: list[Image.Image] = []
+
+        def slice_for(index: int) -> Callable[[], list[Image.Image]]:
+            def make() -> list[Image.Image]:
+                if not previews:
+                    previews.extend(self.backend.previews(pipeline, latents, size))
+                start = sum(job.n for job in self.jobs[:index])
+                return previews[start : start + self.jobs[index].n]
+
+            return make
+
+        for index, report in enumerate(self.progress):
+            if self.cancelled[index]:
+                continue
+            try:
+                report(step + 1, total, slice_for(index))
+            except Cancelled:
+                self.cancelled[index] = True
+        if all(self.cancelled):
+            raise Cancelled()
+        return tensors
 
 
 def _derive(auto_class: Any, pipeline: Any) -> Any:

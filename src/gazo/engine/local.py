@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from gazo.settings import EngineSettings
 logger = logging.getLogger(__name__)
 
 _DONE = object()
+_EMPTY = object()
 
 
 @dataclass
@@ -61,12 +63,15 @@ def preview_steps(total: int, wanted: int) -> set[int]:
 
 
 class _ModelWorker:
-    """Loads one backend, then runs its jobs one at a time on a dedicated thread."""
+    """Loads one backend, then runs its jobs on a dedicated thread, batching compatible ones."""
 
     def __init__(self, backend: ImageBackend, queue_size: int, metrics: EngineMetrics) -> None:
         self.backend = backend
         self.metrics = metrics
         self.queue: queue.Queue[_Ticket | None] = queue.Queue(maxsize=queue_size)
+        self.held: deque[_Ticket | None] = (
+            deque()
+        )  # taken from the queue but not batchable with the last batch
         self.state = "loading"
         self.thread = threading.Thread(target=self._run, name=f"gazo-worker-{backend.name}", daemon=True)
 
@@ -78,31 +83,78 @@ class _ModelWorker:
             self.state = f"failed: {error}"
             return
         self.state = "ready"
-        while (ticket := self.queue.get()) is not None:
-            self.metrics.queue_depth.labels(self.backend.name).set(self.queue.qsize())
+        while (ticket := self.held.popleft() if self.held else self.queue.get()) is not None:
             if ticket.cancelled.is_set():
                 continue
-            self.metrics.queue_wait.labels(self.backend.name).observe(time.monotonic() - ticket.enqueued_at)
-            self._execute(ticket)
+            batch = [ticket, *self._companions(ticket)]
+            self.metrics.queue_depth.labels(self.backend.name).set(self.queue.qsize())
+            for member in batch:
+                self.metrics.queue_wait.labels(self.backend.name).observe(
+                    time.monotonic() - member.enqueued_at
+                )
+            self._execute(batch)
 
-    def _execute(self, ticket: _Ticket) -> None:
-        started = time.monotonic()
+    def _companions(self, first: _Ticket) -> list[_Ticket]:
+        """Queued jobs that can share `first`'s forward pass, up to the model's image limit."""
+        key = self.backend.batch_key(first.job)
+        room = self.backend.options.max_batch_images - first.job.n
+        if key is None or room <= 0:
+            return []
+        deadline = time.monotonic() + self.backend.options.batch_window_ms / 1000
+        companions: list[_Ticket] = []
+        skipped: list[_Ticket | None] = []
+        while room > 0:
+            candidate = self.held.popleft() if self.held else self._next_queued(deadline)
+            if candidate is None or candidate is _EMPTY:
+                if candidate is None:
+                    skipped.append(None)  # shutting down: stop after this batch
+                break
+            if candidate.cancelled.is_set():
+                continue
+            if self.backend.batch_key(candidate.job) == key and candidate.job.n <= room:
+                companions.append(candidate)
+                room -= candidate.job.n
+            else:
+                skipped.append(candidate)
+        self.held.extendleft(reversed(skipped))
+        return companions
+
+    def _next_queued(self, deadline: float) -> _Ticket | object | None:
+        remaining = deadline - time.monotonic()
         try:
-            job = ticket.job
-            render = self.backend.edit if isinstance(job, EditJob) else self.backend.generate
-            images: list[Image.Image] = render(job, ticket.on_step)
-            for index, image in enumerate(images):
-                ticket.send(RenderedImage(index=index, image=image))
-            ticket.send(_DONE)
-            self.metrics.jobs.labels(self.backend.name, "ok").inc()
+            return self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait()
+        except queue.Empty:
+            return _EMPTY
+
+    def _execute(self, batch: list[_Ticket]) -> None:
+        started = time.monotonic()
+        self.metrics.batch_size.labels(self.backend.name).observe(len(batch))
+        try:
+            results = self._render(batch)
+            for ticket, images in zip(batch, results, strict=True):
+                if ticket.cancelled.is_set():
+                    self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
+                    continue
+                for index, image in enumerate(images):
+                    ticket.send(RenderedImage(index=index, image=image))
+                ticket.send(_DONE)
+                self.metrics.jobs.labels(self.backend.name, "ok").inc()
         except Cancelled:
-            self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
+            self.metrics.jobs.labels(self.backend.name, "cancelled").inc(len(batch))
         except BaseException as error:
             logger.exception("job on %s failed", self.backend.name)
-            self.metrics.jobs.labels(self.backend.name, "error").inc()
-            ticket.send(error)
+            self.metrics.jobs.labels(self.backend.name, "error").inc(len(batch))
+            for ticket in batch:
+                ticket.send(error)
         finally:
             self.metrics.render_seconds.labels(self.backend.name).observe(time.monotonic() - started)
+
+    def _render(self, batch: list[_Ticket]) -> list[list[Image.Image]]:
+        if len(batch) > 1:
+            return self.backend.generate_batch([t.job for t in batch], [t.on_step for t in batch])
+        job = batch[0].job
+        render = self.backend.edit if isinstance(job, EditJob) else self.backend.generate
+        return [render(job, batch[0].on_step)]
 
 
 class LocalEngine:

@@ -22,6 +22,13 @@ class EngineMetrics:
         self.render_seconds = Histogram(
             "gazo_render_seconds", "Time a model spent on a job.", ["model"], registry=self.registry
         )
+        self.batch_size = Histogram(
+            "gazo_batch_size",
+            "Jobs per forward pass.",
+            ["model"],
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
+            registry=self.registry,
+        )
         self.jobs = Counter(
             "gazo_jobs", "Jobs by model and outcome.", ["model", "outcome"], registry=self.registry
         )

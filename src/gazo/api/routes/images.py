@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -26,14 +28,16 @@ _FILE_FIELDS = ("image", "image[]", "mask")
 
 
 @router.post("/v1/images/generations", response_model=None)
-async def create_image(body: ImageGenerateRequest, service: ServiceDep) -> JSONResponse | StreamingResponse:
-    return await _respond(service, body.to_request(), stream=bool(body.stream))
+async def create_image(
+    request: Request, body: ImageGenerateRequest, service: ServiceDep
+) -> Response | StreamingResponse:
+    return await _respond(request, service, body.to_request(), stream=bool(body.stream))
 
 
 @router.post("/v1/images/edits", response_model=None)
 async def create_image_edit(
     request: Request, service: ServiceDep, settings: SettingsDep
-) -> JSONResponse | StreamingResponse:
+) -> Response | StreamingResponse:
     limits = settings.server
     _check_content_length(request, limits)
     form = await request.form(max_files=limits.max_input_images + 2, max_fields=100)
@@ -54,18 +58,21 @@ async def create_image_edit(
         mask = await read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
     finally:
         await form.close()
-    return await _respond(service, body.to_edit_request(images, mask), stream=bool(body.stream))
+    return await _respond(request, service, body.to_edit_request(images, mask), stream=bool(body.stream))
 
 
 async def _respond(
-    service: ImageService, request: ImageRequest, *, stream: bool
-) -> JSONResponse | StreamingResponse:
+    http: Request, service: ImageService, request: ImageRequest, *, stream: bool
+) -> Response | StreamingResponse:
     prepared = await service.prepare(request)
     if stream:
         events = service.stream(prepared)
         await anext(events)  # admission: a full queue still gets a plain 429 before the stream starts
         return StreamingResponse(image_events(prepared, events), media_type="text/event-stream")
-    result = await service.create(prepared)
+    work = asyncio.ensure_future(service.create(prepared))
+    if not await _finished_unless_disconnected(http, work):
+        return Response(status_code=499)  # nobody is listening; the job was cancelled
+    result = work.result()
     response = ImagesResponse(
         created=result.created,
         data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
@@ -74,6 +81,18 @@ async def _respond(
         **describe_output(prepared),
     )
     return JSONResponse(response.model_dump(exclude_none=True))
+
+
+async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any]) -> bool:
+    """Wait for `work`; if the client hangs up first, cancel it (the job stops at its next step)."""
+    while not work.done():
+        await asyncio.wait({work}, timeout=0.25)
+        if not work.done() and await http.is_disconnected():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            return False
+    return True
 
 
 def _check_content_length(request: Request, limits: ServerSettings) -> None:
