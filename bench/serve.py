@@ -1,0 +1,216 @@
+"""gazo vs a plain diffusers loop behind FastAPI: same model, same machine, same run.
+
+Both are driven with the async openai SDK at several concurrency levels. Prints images/s,
+p50/p95 latency, the gazo/baseline ratios, gazo's time to first partial image, and gazo's own
+overhead per image (HTTP, encode, sign, queueing) as a share of model time.
+
+    python -m bench.serve                       # tiny + realistic-width SD at 256 px, 4 steps
+    python -m bench.serve --models tiny --levels 1,4,16 --batch 1,4
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import openai
+from tests.support.server import GazoServer, free_port
+
+from bench.realistic import save_realistic_sd
+from gazo.backends.tiny import save_tiny_pipeline
+
+CONFIG = """
+[engine]
+queue_size = 256
+[[models]]
+name = "bench"
+backend = "diffusers"
+source = "{source}"
+[models.options]
+steps = {{ low = {steps} }}
+default_quality = "low"
+max_batch_images = {batch}
+"""
+
+
+@dataclass
+class LevelResult:
+    concurrency: int
+    requests: int
+    images_per_s: float
+    p50_s: float
+    p95_s: float
+
+
+async def drive(base_url: str, concurrency: int, requests: int, size: str) -> LevelResult:
+    async with client(base_url) as sdk:
+        return await _drive(sdk, concurrency, requests, size)
+
+
+def client(base_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="bench", max_retries=0, timeout=3600)
+
+
+async def _drive(sdk: openai.AsyncOpenAI, concurrency: int, requests: int, size: str) -> LevelResult:
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            result = await sdk.images.generate(
+                prompt=f"a lighthouse, variation {index}", size=size, quality="low"
+            )
+            assert result.data and result.data[0].b64_json
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(index) for index in range(requests)))
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return LevelResult(
+        concurrency,
+        requests,
+        requests / wall,
+        statistics.median(latencies),
+        latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+    )
+
+
+async def time_to_first_partial(base_url: str, size: str) -> float:
+    client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="bench", max_retries=0, timeout=3600)
+    started = time.perf_counter()
+    stream = await client.images.generate(
+        prompt="a fox", size=size, quality="low", stream=True, partial_images=1
+    )
+    first = None
+    async for _event in stream:
+        first = first or time.perf_counter() - started
+    return first or float("nan")
+
+
+def render_seconds(base_url: str) -> tuple[float, float]:
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("gazo_render")
+    }
+    return values.get('gazo_render_seconds_sum{model="bench"}', 0.0), values.get(
+        'gazo_render_seconds_count{model="bench"}', 0.0
+    )
+
+
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("baseline exited")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("baseline not ready")
+
+
+def requests_for(concurrency: int, minimum: int) -> int:
+    return max(minimum, 2 * concurrency)
+
+
+async def run_levels(base_url: str, levels: list[int], minimum: int, size: str) -> list[LevelResult]:
+    await drive(base_url, 1, 1, size)  # warm-up
+    return [await drive(base_url, c, requests_for(c, minimum), size) for c in levels]
+
+
+async def measure_gazo(
+    base_url: str, levels: list[int], minimum: int, size: str
+) -> tuple[list[LevelResult], float, float, float]:
+    """Levels, time to first partial, p50 latency at concurrency 1, and mean model time per image."""
+    results = await run_levels(base_url, levels, minimum, size)
+    ttfp = await time_to_first_partial(base_url, size)
+    before_sum, before_count = render_seconds(base_url)
+    single = await drive(base_url, 1, minimum, size)
+    after_sum, after_count = render_seconds(base_url)
+    return results, ttfp, single.p50_s, (after_sum - before_sum) / max(1.0, after_count - before_count)
+
+
+def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -> None:
+    levels = [int(level) for level in args.levels.split(",")]
+    port = free_port()
+    baseline = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("baseline_app.py")),
+            str(folder),
+            str(port),
+            str(args.steps),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", baseline)
+        base = asyncio.run(run_levels(f"http://127.0.0.1:{port}", levels, args.min_requests, args.size))
+    finally:
+        baseline.terminate()
+        baseline.wait()
+    print(f"\n== {name} ({args.size}, {args.steps} steps) ==")
+    print(f"{'system':<22}{'conc':>5}{'img/s':>9}{'p50 s':>9}{'p95 s':>9}{'x base':>9}")
+    for result in base:
+        print(
+            f"{'baseline diffusers':<22}{result.concurrency:>5}{result.images_per_s:>9.2f}"
+            f"{result.p50_s:>9.3f}{result.p95_s:>9.3f}{1.0:>9.2f}"
+        )
+    for batch in [int(b) for b in args.batch.split(",")]:
+        config = work / f"{name}-batch{batch}.toml"
+        config.write_text(CONFIG.format(source=folder, steps=args.steps, batch=batch))
+        with GazoServer(work / f"data-{name}", config=config) as server:
+            measured = measure_gazo(server.base_url, levels, args.min_requests, args.size)
+            results, ttfp, single_p50, model_time = asyncio.run(measured)
+        overhead = single_p50 - model_time
+        for result, reference in zip(results, base, strict=True):
+            print(
+                f"{f'gazo (batch {batch})':<22}{result.concurrency:>5}{result.images_per_s:>9.2f}"
+                f"{result.p50_s:>9.3f}{result.p95_s:>9.3f}"
+                f"{result.images_per_s / reference.images_per_s:>9.2f}"
+            )
+        print(
+            f"   gazo batch {batch}: time to first partial image {ttfp:.3f} s; "
+            f"model time {model_time:.3f} s/image; "
+            f"overhead {overhead * 1000:.1f} ms/image = {100 * overhead / model_time:.1f}% of model time"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", default="tiny,realistic", help="tiny and/or realistic")
+    parser.add_argument("--levels", default="1,4,16")
+    parser.add_argument("--batch", default="1,4", help="gazo max_batch_images values to compare")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--size", default="256x256")
+    parser.add_argument("--min-requests", type=int, default=4)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "gazo-bench")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    builders = {
+        "tiny": lambda out: save_tiny_pipeline("sd", out) if not (out / "model_index.json").exists() else out,
+        "realistic": save_realistic_sd,
+    }
+    for name in args.models.split(","):
+        folder = builders[name](args.work / f"model-{name}")
+        bench_model(name, folder, args, args.work)
+
+
+if __name__ == "__main__":
+    main()
