@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
 from gazo.errors import InvalidImage
-from gazo.jobs import Background, OutputFormat, Size
+from gazo.jobs import Background, OutputFormat, Placement, Size
 
 ACCEPTED_INPUT_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 MIME_TYPES: dict[OutputFormat, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -77,6 +77,27 @@ def fit_to(
     if image.size == (size.width, size.height):
         return image
     return image.resize((size.width, size.height), resample)
+
+
+def extend_canvas(image: Image.Image, size: Size, placement: Placement) -> tuple[Image.Image, Image.Image]:
+    """Place `image` (shrunk only if it does not fit) on a canvas of `size`; return (canvas, new-area region).
+
+    The new area starts as a blurred stretch of the image, a neutral start for the model that fills
+    it; the placed image's own pixels are what :func:`keep_unmasked` later restores exactly.
+    """
+    scale = min(1.0, size.width / image.width, size.height / image.height)
+    if scale < 1.0:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    free_x, free_y = size.width - image.width, size.height - image.height
+    x = 0 if "left" in placement else free_x if "right" in placement else free_x // 2
+    y = 0 if placement.startswith("top") else free_y if placement.startswith("bottom") else free_y // 2
+    mode = "RGBA" if has_alpha(image) else "RGB"
+    canvas = image.convert(mode).resize((size.width, size.height), Image.Resampling.BILINEAR)
+    canvas = canvas.filter(ImageFilter.GaussianBlur(max(size.width, size.height) / 24))
+    canvas.paste(image.convert(mode), (x, y))
+    region = Image.new("L", (size.width, size.height), 255)
+    region.paste(0, (x, y, x + image.width, y + image.height))
+    return canvas, region
 
 
 def keep_unmasked(original: Image.Image, generated: Image.Image, region: Image.Image) -> Image.Image:

@@ -17,6 +17,9 @@ Quality = Literal["low", "medium", "high", "xhigh", "max"]
 QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max")
 Background = Literal["opaque", "transparent"]
 OutputFormat = Literal["png", "jpeg", "webp"]
+Placement = Literal[
+    "center", "left", "right", "top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"
+]
 
 _SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 
@@ -120,6 +123,7 @@ class ImageRequest:
     images: tuple[Upload, ...] = ()
     mask: Upload | None = None
     input_fidelity: Literal["low", "high"] = "low"
+    placement: Placement | None = None
 
     @property
     def is_edit(self) -> bool:

@@ -87,3 +87,37 @@ def test_edit_auto_size_of_an_odd_input_picks_the_nearest_standard_size(server: 
         image=("wide.png", png_bytes(photo(301, 200)), "image/png"), prompt="x", quality="low"
     )
     assert decode_b64(result.data[0].b64_json)[0].size == (1536, 1024)
+
+
+@pytest.mark.parametrize(("placement", "box"), [(None, (128, 0, 384, 256)), ("left", (0, 0, 256, 256))])
+def test_a_wider_size_extends_the_canvas_and_keeps_the_original_exactly(
+    server: GazoServer, placement: str | None, box: tuple[int, int, int, int]
+) -> None:
+    original = photo(256, 256)
+    extra = {"placement": placement} if placement else {}
+    result = server.client().images.edit(
+        image=("p.png", png_bytes(original), "image/png"),
+        prompt="more beach",
+        size="512x256",
+        extra_body=extra,
+    )
+    extended, _ = decode_b64(result.data[0].b64_json)
+    assert extended.size == (512, 256)
+    assert np.array_equal(np.asarray(extended.crop(box).convert("RGB")), np.asarray(original))
+    new_area = np.ones((256, 512), bool)
+    new_area[box[1] : box[3], box[0] : box[2]] = False
+    canvas = Image.new("RGB", (512, 256))
+    canvas.paste(original, box[:2])
+    assert changed_pixels(canvas, extended, where=new_area) > 0.9 * new_area.sum()
+
+
+def test_placement_with_a_bad_value_is_refused(server: GazoServer) -> None:
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client().images.edit(
+            image=("p.png", png_bytes(photo(64, 64)), "image/png"),
+            prompt="x",
+            extra_body={"placement": "middle"},
+        )
+    assert caught.value.param == "placement"

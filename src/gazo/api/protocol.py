@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gazo.errors import UnsupportedParameter
-from gazo.jobs import ImageRequest, Upload
+from gazo.jobs import ImageRequest, Placement, Upload
 
 #: Fields of OpenAI's API that gazo refuses, with the reason given to the client.
 _REFUSED = {
@@ -105,9 +105,18 @@ class ImageEditRequest(_ImageRequestBase):
     """The scalar fields of `POST /v1/images/edits` (multipart; values arrive as strings)."""
 
     input_fidelity: Literal["high", "low"] | None = None
+    # gazo extensions
+    placement: Placement | None = Field(
+        None, description="Background extension: where the image sits on the larger canvas `size` asks for."
+    )
 
     def to_edit_request(self, images: list[Upload], mask: Upload | None) -> ImageRequest:
-        return self.to_request(images=tuple(images), mask=mask, input_fidelity=self.input_fidelity or "low")
+        return self.to_request(
+            images=tuple(images),
+            mask=mask,
+            input_fidelity=self.input_fidelity or "low",
+            placement=self.placement,
+        )
 
 
 class Image(BaseModel):

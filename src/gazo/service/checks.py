@@ -12,7 +12,14 @@ from PIL import Image
 
 from gazo.engine.base import ModelInfo
 from gazo.errors import InvalidImage, InvalidRequest, UnsupportedParameter
-from gazo.imaging import ACCEPTED_INPUT_FORMATS, decode_image, edit_region_from_alpha, fit_to, has_alpha
+from gazo.imaging import (
+    ACCEPTED_INPUT_FORMATS,
+    decode_image,
+    edit_region_from_alpha,
+    extend_canvas,
+    fit_to,
+    has_alpha,
+)
 from gazo.jobs import QUALITIES, Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
 from gazo.settings import ServerSettings
 
@@ -60,10 +67,13 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         size = _check_size(request.size, model, default=Size.parse(model.default_size))
         return PreparedRequest(request=request, job=GenerateJob(size=size, **common), model=model)
 
-    images = _decode_images(request, capabilities, limits)
-    first = images[0]
+    decoded = _decode_images(request, capabilities, limits)
+    images, first = list(decoded), decoded[0]
     size = _check_size(request.size, model, default=_auto_edit_size(first, model))
     region = _edit_region(request, first, limits)
+    if region is None and _extends_canvas(request, first, size):
+        first, region = extend_canvas(first, size, request.placement or "center")
+        images = [first, *images[1:]]
     if region is not None and not capabilities["mask"]:
         raise UnsupportedParameter(f"The model `{model.name}` cannot edit inside a mask.", param="mask")
     original = fit_to(first, size)
@@ -78,9 +88,18 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         model=model,
         original=original,
         region=region,
-        input_sizes=tuple(image.size for image in images),
-        input_mimes=tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in images),
+        input_sizes=tuple(image.size for image in decoded),
+        input_mimes=tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in decoded),
     )
+
+
+def _extends_canvas(request: ImageRequest, image: Image.Image, size: Size) -> bool:
+    """Background extension: asked for by `placement`, or implied by a size of another shape."""
+    if request.placement is not None:
+        return True
+    if request.size == "auto" or (image.width, image.height) == (size.width, size.height):
+        return False
+    return abs(image.width / image.height - size.width / size.height) > 0.01
 
 
 def _check_quality(requested: str, model: ModelInfo) -> Quality:
