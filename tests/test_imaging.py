@@ -66,3 +66,22 @@ def test_steer_colours_moves_toward_the_references() -> None:
     steered = np.asarray(steer_colours(grey, (red,), 0.5)).reshape(-1, 3).mean(0)
     assert steered[0] > 170 and steered[1] < 90
     assert steer_colours(grey, (), 0.5) is grey
+
+
+def test_matte_from_border_cuts_a_soft_subject_out_of_a_gradient_background() -> None:
+    from PIL import ImageDraw, ImageFilter
+
+    from gazo.imaging import matte_from_border
+
+    ys, xs = np.mgrid[0:256, 0:256]
+    background = np.stack([120 + 60 * xs / 256, 180 - 40 * ys / 256, 90 + 30 * (xs + ys) / 512], -1)
+    truth = Image.new("L", (256, 256), 0)
+    ImageDraw.Draw(truth).ellipse((70, 60, 190, 200), fill=255)
+    truth = truth.filter(ImageFilter.GaussianBlur(1.5))
+    scene = Image.composite(
+        Image.new("RGB", (256, 256), (200, 30, 40)), Image.fromarray(background.astype(np.uint8)), truth
+    )
+    alpha = np.asarray(matte_from_border(scene))[..., 3]
+    inside, cut = np.asarray(truth) > 127, alpha > 127
+    assert (inside & cut).sum() / (inside | cut).sum() > 0.95
+    assert alpha[~inside].mean() < 8 and alpha[inside].mean() > 240

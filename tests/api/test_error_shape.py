@@ -52,7 +52,6 @@ GENERATION_ERRORS = [
         "background",
         "invalid_value",
     ),
-    ({"prompt": "x", "background": "transparent"}, 400, "background", "unsupported_parameter"),
     ({"prompt": "x", "background": "purple"}, 400, "background", "invalid_value"),
     ({"prompt": "x", "output_format": "bmp"}, 400, "output_format", "invalid_value"),
     ({"prompt": "x", "output_format": "gif"}, 400, "output_format", "unsupported_parameter"),

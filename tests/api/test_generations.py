@@ -113,3 +113,19 @@ def test_unknown_model_is_404_model_not_found(server: GazoServer) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         server.client().images.generate(model="no-such-model", prompt="x")
     assert caught.value.code == "model_not_found"
+
+
+@pytest.mark.parametrize("output_format", ["png", "webp"])
+def test_transparent_background_has_a_real_alpha_channel(server: GazoServer, output_format: str) -> None:
+    result = server.client().images.generate(
+        prompt="a red apple",
+        size="256x256",
+        quality="low",
+        background="transparent",
+        output_format=output_format,
+    )
+    image, _ = decode_b64(result.data[0].b64_json)
+    assert image.mode == "RGBA" and result.background == "transparent"
+    alpha = np.asarray(image)[..., 3]
+    assert alpha.min() < 255  # something was keyed out (the tiny model paints noise, so no more is claimed)
+    assert result.usage.input_tokens == count_text_tokens("a red apple")  # the matting hint is not billed

@@ -17,7 +17,7 @@ from PIL import Image
 from gazo.billing.tokens import PARTIAL_IMAGE_TOKENS, TokenUsage, count_usage
 from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import RequestTimeout
-from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked
+from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
 from gazo.jobs import ImageRequest, Progress, RenderedImage
 from gazo.provenance import Ingredient, Provenance, VerificationReport
 from gazo.service.checks import PreparedRequest, prepare
@@ -145,6 +145,8 @@ class ImageService:
         """Keep unmasked pixels, encode, sign: the last steps before bytes leave gazo."""
         if prepared.region is not None and prepared.original is not None:
             image = keep_unmasked(prepared.original, image, prepared.region)
+        if prepared.matte:
+            image = matte_from_border(image)
         request = prepared.request
         data = encode_image(
             image,
@@ -176,7 +178,7 @@ class ImageService:
         """Split the request's usage over its images so that the parts add up to the whole."""
         job = prepared.job
         total = count_usage(
-            prompt=job.prompt,
+            prompt=prepared.request.prompt,
             n=job.n,
             width=job.size.width,
             height=job.size.height,

@@ -23,6 +23,8 @@ from gazo.imaging import (
 from gazo.jobs import QUALITIES, Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
 from gazo.settings import ServerSettings
 
+#: Asks a model without alpha output for a background that `matte_from_border` can key out.
+MATTE_PROMPT_HINT = ", isolated subject on a plain flat light-grey background"
 STANDARD_SIZES = (Size(1024, 1024), Size(1536, 1024), Size(1024, 1536))
 _MAX_ASPECT = 3.0
 
@@ -38,6 +40,7 @@ class PreparedRequest:
     region: Image.Image | None = None  # edits with a mask: 255 = repaint, at the output size
     input_sizes: tuple[tuple[int, int], ...] = ()
     input_mimes: tuple[str, ...] = ()
+    matte: bool = False  # cut the subject out after rendering (the model paints no alpha itself)
 
     @property
     def resized(self) -> bool:
@@ -54,8 +57,9 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         raise UnsupportedParameter(
             f"The model `{model.name}` cannot stream partial images.", param="partial_images"
         )
+    matte = background == "transparent" and not capabilities["transparent_background"]
     common = {
-        "prompt": request.prompt,
+        "prompt": f"{request.prompt}{MATTE_PROMPT_HINT}" if matte else request.prompt,
         "model": model.name,
         "quality": quality,
         "n": request.n,
@@ -65,7 +69,9 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
     }
     if not request.is_edit:
         size = _check_size(request.size, model, default=Size.parse(model.default_size))
-        return PreparedRequest(request=request, job=GenerateJob(size=size, **common), model=model)
+        return PreparedRequest(
+            request=request, job=GenerateJob(size=size, **common), model=model, matte=matte
+        )
 
     decoded = _decode_images(request, capabilities, limits)
     images, first = list(decoded), decoded[0]
@@ -90,6 +96,7 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         region=region,
         input_sizes=tuple(image.size for image in decoded),
         input_mimes=tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in decoded),
+        matte=matte,
     )
 
 
@@ -121,10 +128,6 @@ def _check_background(request: ImageRequest, capabilities: dict[str, object]) ->
         raise InvalidRequest(
             "`background` transparent needs `output_format` png or webp; jpeg has no alpha channel.",
             param="background",
-        )
-    if not capabilities["transparent_background"]:
-        raise UnsupportedParameter(
-            "`background` transparent is not supported by this model; use opaque or auto.", param="background"
         )
     return "transparent"
 
