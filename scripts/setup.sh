@@ -12,7 +12,7 @@ fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
 pip install -q "torch==2.13.0" 2>&1 | { grep -v '^WARNING: Location' || true; }
-pip install -q -e ".[${GAZO_EXTRAS:-test}]" 2>&1 | { grep -v '^WARNING: Location' || true; }
+pip install -q -e ".[${GAZO_EXTRAS:-test,ray}]" 2>&1 | { grep -v '^WARNING: Location' || true; }
 # Only for its CLIP BPE vocabulary (tiny test pipelines): with its dependencies it would pull torchvision.
 pip install -q --no-deps "open_clip_torch==3.3.0" 2>&1 | { grep -v '^WARNING: Location' || true; }
 python -c "import gazo, torch, diffusers; print('gazo', gazo.__version__, '| torch', torch.__version__, '| diffusers', diffusers.__version__)"

@@ -45,3 +45,14 @@ def test_unknown_keys_and_bad_values_are_refused(tmp_path: Path) -> None:
         Settings.load(tmp_path / "missing.toml")
     with pytest.raises(ValidationError):
         Settings.load(server={"port": 70000})
+
+
+def test_errors_survive_pickling_with_their_details() -> None:
+    import pickle
+
+    from gazo.errors import ModelNotFound, Overloaded
+
+    overloaded = pickle.loads(pickle.dumps(Overloaded("busy", retry_after_s=3)))
+    assert (overloaded.status, overloaded.headers, overloaded.message) == (429, {"retry-after": "3"}, "busy")
+    missing = pickle.loads(pickle.dumps(ModelNotFound("x")))
+    assert missing.param == "model" and missing.code == "model_not_found"

@@ -30,6 +30,10 @@ class GazoError(Exception):
             self.code = code
         self.headers = headers or {}
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle by state, not by constructor arguments, so errors cross process boundaries (Ray)."""
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
     def to_body(self) -> dict[str, dict[str, str | None]]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
@@ -150,3 +154,10 @@ class RequestTimeout(GazoError):
 
 class Cancelled(Exception):
     """Raised inside a running job when its client went away; never reaches a client."""
+
+
+def _rebuild(error_class: type[GazoError], state: dict[str, object]) -> GazoError:
+    error = error_class.__new__(error_class)
+    Exception.__init__(error, state.get("message"))
+    error.__dict__.update(state)
+    return error

@@ -99,6 +99,37 @@ class EngineSettings(_Section):
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` seconds sent with a queue-full 429.")
 
 
+class RaySettings(_Section):
+    """Scale-out on Ray Serve (`gazo serve --ray`): one `ModelWorker` deployment per model."""
+
+    address: str | None = Field(
+        None, description="Ray cluster to join (`auto`, `ray://host:10001`); default: a local one."
+    )
+    num_replicas: int | None = Field(
+        1, ge=1, description="Fixed replicas per model; set to null to autoscale between the bounds below."
+    )
+    min_replicas: int = Field(1, ge=0, description="Autoscaling lower bound per model.")
+    max_replicas: int = Field(4, ge=1, description="Autoscaling upper bound per model.")
+    target_ongoing_requests: float = Field(
+        2.0, gt=0, description="Autoscaling target of requests per replica."
+    )
+    num_gpus: float = Field(0.0, ge=0, description="GPUs each model replica reserves.")
+    num_cpus: float = Field(
+        0.0, ge=0, description="CPUs each replica reserves (0 lets small machines pack them)."
+    )
+    max_ongoing_requests: int = Field(
+        4, ge=1, description="Requests one model replica holds at once (running plus its own queue)."
+    )
+    max_queued_requests: int = Field(
+        8, ge=0, description="Requests Ray may queue per model before answering 429 with `Retry-After`."
+    )
+    object_store_memory: int = Field(
+        256 * 1024 * 1024,
+        ge=78 * 1024 * 1024,
+        description="Object store size for a local Ray cluster (bytes).",
+    )
+
+
 class ProvenanceSettings(_Section):
     """C2PA Content Credentials on every image that leaves gazo (see the provenance issue)."""
 
@@ -154,6 +185,49 @@ class ProvenanceSettings(_Section):
     )
 
 
+class BillingSettings(_Section):
+    """API keys, metering, budgets and rate limits (see `gazo keys`, `gazo usage`)."""
+
+    require_auth: bool = Field(
+        False,
+        description="Demand a valid API key even when no key exists and gazo listens on loopback "
+        "(otherwise such a server runs open, and says so in its log).",
+    )
+    prices: dict[str, dict[Literal["text_input", "image_input", "image_output"], float]] = Field(
+        default_factory=lambda: {"default": {"text_input": 5.0, "image_input": 10.0, "image_output": 40.0}},
+        description="USD per 1M tokens by model name (`text_input`, `image_input`, `image_output`); "
+        "`default` prices every model not listed. Default: gpt-image-1's $5 / $10 / $40.",
+    )
+    default_rpm: int | None = Field(
+        None, ge=1, description="Requests per minute for keys without their own limit (and open mode)."
+    )
+    default_ipm: int | None = Field(
+        None, ge=1, description="Images per minute for keys without their own limit (and open mode)."
+    )
+    retention_days: int = Field(
+        0,
+        ge=0,
+        description="Days to keep prompt text beside usage rows, then purge it; 0 keeps none (privacy).",
+    )
+    reservation_timeout_s: int = Field(
+        900,
+        ge=1,
+        description="A budget reservation not settled after this long is released (its process died); "
+        "keep it above `server.request_timeout_s`.",
+    )
+
+    @field_validator("prices")
+    @classmethod
+    def _check_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, price in value.items():
+            missing = {"text_input", "image_input", "image_output"} - set(price)
+            if missing:
+                raise ValueError(f"`prices.{model}` lacks {', '.join(sorted(missing))}")
+            if any(amount < 0 for amount in price.values()):
+                raise ValueError(f"`prices.{model}` has a negative price")
+        return value
+
+
 class Settings(BaseSettings):
     """gazo's whole configuration, validated once and frozen."""
 
@@ -184,6 +258,20 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     engine: EngineSettings = Field(default_factory=EngineSettings, description="Job queueing.")
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings, description="C2PA signing.")
+    ray: RaySettings = Field(default_factory=RaySettings, description="Ray Serve scale-out.")
+    billing: BillingSettings = Field(
+        default_factory=BillingSettings, description="API keys, metering, budgets and rate limits."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database (`postgresql://user@host/db`); default: SQLite at "
+        "`<data_dir>/gazo.db`. Top level so that `GAZO_DATABASE_URL` sets it.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis that several gazo processes share rate-limit counters through "
+        "(`redis://host:6379/0`); default: counters in-process. Top level so that `GAZO_REDIS_URL` sets it.",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -7,6 +7,7 @@ whole diffusers backend. Its pictures are noise-like by construction: its weight
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from pathlib import Path
 from typing import Literal
@@ -39,10 +40,14 @@ class TinyDiffusersBackend(DiffusersBackend):
 
     def load(self, device: str | None) -> None:
         folder = Path(self.source)
-        if not (folder / "model_index.json").is_file():
-            logger.info("building tiny %s pipeline into %s", self.options.arch, folder)
-            save_tiny_pipeline(self.options.arch, folder)
-        super().load(device)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # Several processes (Ray replicas, test servers) may share a data dir: one builds, the rest wait.
+        with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / "model_index.json").is_file():
+                logger.info("building tiny %s pipeline into %s", self.options.arch, folder)
+                save_tiny_pipeline(self.options.arch, folder)
+            super().load(device)
 
 
 @plugins.hookimpl

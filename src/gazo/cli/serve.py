@@ -1,4 +1,4 @@
-"""`gazo serve`: the HTTP server (FastAPI on uvicorn)."""
+"""`gazo serve`: the HTTP server (FastAPI on uvicorn), or the same app on Ray Serve with `--ray`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,29 @@ from gazo.cli.options import load_settings, settings_options
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--ray", "on_ray", is_flag=True, help="Serve on Ray Serve (one ModelWorker per model).")
+@click.option("--address", default=None, help="With --ray: cluster to join (e.g. auto).")
 @settings_options
 def serve(
-    host: str | None, port: int | None, log_level: str, data_dir: Path | None, config_file: Path | None
+    host: str | None,
+    port: int | None,
+    log_level: str,
+    on_ray: bool,
+    address: str | None,
+    data_dir: Path | None,
+    config_file: Path | None,
 ) -> None:
     """Serve the OpenAI-compatible Images API."""
     settings = load_settings(config_file, data_dir)
-    server = settings.server.model_copy(
-        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    )
+    overrides = {"host": host, "port": port}
+    server = settings.server.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     settings = settings.model_copy(update={"server": server})
+    if address:
+        settings = settings.model_copy(update={"ray": settings.ray.model_copy(update={"address": address})})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if on_ray:
+        from gazo.deploy.ray_serve import run
+
+        run(settings)
+        return
     uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level=log_level)

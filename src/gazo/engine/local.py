@@ -170,8 +170,13 @@ class LocalEngine:
         }
 
     async def start(self) -> None:
+        self.launch()
+
+    def launch(self) -> None:
+        """Start every worker thread (model loading begins); safe to call from synchronous code."""
         for worker in self._workers.values():
-            worker.thread.start()
+            if not worker.thread.is_alive():
+                worker.thread.start()
 
     async def close(self) -> None:
         for worker in self._workers.values():
@@ -182,14 +187,7 @@ class LocalEngine:
                 await asyncio.to_thread(worker.thread.join, 60)
 
     def resolve(self, model: str | None) -> ModelInfo:
-        backend = self.registry.resolve(model)
-        return ModelInfo(
-            name=backend.name,
-            description=backend.describe(),
-            capabilities=backend.capabilities.model_dump(),
-            default_size=backend.options.default_size,
-            default_quality=backend.options.default_quality,
-        )
+        return model_info(self.registry.resolve(model))
 
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
@@ -227,6 +225,17 @@ class LocalEngine:
             models=states,
             queue_depth={name: worker.queue.qsize() for name, worker in self._workers.items()},
         )
+
+
+def model_info(backend: ImageBackend) -> ModelInfo:
+    """What the service needs of a backend, as plain data that can cross a process boundary."""
+    return ModelInfo(
+        name=backend.name,
+        description=backend.describe(),
+        capabilities=backend.capabilities.model_dump(),
+        default_size=backend.options.default_size,
+        default_quality=backend.options.default_quality,
+    )
 
 
 def _drain(pending: queue.Queue[_Ticket | None]) -> None:

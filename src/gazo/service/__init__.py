@@ -75,11 +75,13 @@ class ImageService:
         self.provenance = provenance
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ImageService:
-        """The composition root used by `gazo serve`, `gazo generate` and every Ray replica."""
+    def from_settings(cls, settings: Settings, engine: Engine | None = None) -> ImageService:
+        """The composition root used by `gazo serve`, `gazo generate` and every Ray replica.
+
+        `engine` defaults to the in-process engine over every configured model."""
         from gazo.service.compose import build_service
 
-        return build_service(cls, settings)
+        return build_service(cls, settings, engine)
 
     async def start(self) -> None:
         await self.engine.start()

@@ -1,4 +1,8 @@
-"""The composition root: settings in, a ready-to-start `ImageService` out. Each part gets only its section."""
+"""The composition root: settings in, a ready-to-start `ImageService` out. Each part gets only its section.
+
+`gazo serve`, `gazo generate` and every Ray replica build their parts here, so a second deployment
+shape never grows a second wiring.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,34 @@ from typing import TYPE_CHECKING
 
 from gazo.backends.base import BackendContext
 from gazo.backends.registry import ModelRegistry
+from gazo.engine.base import Engine
 from gazo.engine.local import LocalEngine
 from gazo.engine.metrics import EngineMetrics
 from gazo.plugins import backend_classes, load_plugins
 from gazo.provenance import Provenance
-from gazo.settings import Settings
+from gazo.settings import ModelSpec, Settings
 from gazo.version import __version__
 
 if TYPE_CHECKING:
     from gazo.service import ImageService
 
 
-def build_service(service_class: type[ImageService], settings: Settings) -> ImageService:
-    manager = load_plugins(settings.plugins)
+def build_registry(settings: Settings, specs: list[ModelSpec] | None = None) -> ModelRegistry:
+    """Backends for `specs` (default: every served model), constructed but not loaded."""
+    specs = settings.served_models() if specs is None else specs
+    default = settings.default_model if any(spec.name == settings.default_model for spec in specs) else None
     context = BackendContext(cache_dir=settings.models_dir / "hub", offline=settings.hub_offline)
-    registry = ModelRegistry(
-        settings.served_models(), backend_classes(manager), context, settings.default_model
-    )
-    engine = LocalEngine(registry, settings.engine, EngineMetrics())
+    return ModelRegistry(specs, backend_classes(load_plugins(settings.plugins)), context, default)
+
+
+def build_local_engine(settings: Settings, specs: list[ModelSpec] | None = None) -> LocalEngine:
+    return LocalEngine(build_registry(settings, specs), settings.engine, EngineMetrics())
+
+
+def build_service(
+    service_class: type[ImageService], settings: Settings, engine: Engine | None = None
+) -> ImageService:
     provenance = Provenance.from_settings(
         settings.provenance, data_dir=settings.data_dir, version=__version__
     )
-    return service_class(engine, settings, provenance)
+    return service_class(engine or build_local_engine(settings), settings, provenance)

@@ -1,0 +1,137 @@
+"""gazo on Ray Serve: one `ModelWorker` deployment per model (GPU replicas), and a `Gateway` ingress.
+
+The gateway builds the very same FastAPI app (`create_app`) around the very same `ImageService`
+(moderation, billing and provenance stay in the request path); only the engine differs, a
+`RayEngine` over the workers' handles. Replicas rebuild `Settings` from a serialised copy.
+
+    gazo serve --ray [--address auto]                       # start or join a cluster and deploy
+    serve run gazo.deploy.ray_serve:build config=gazo.toml  # Ray's own CLI / KubeRay RayService
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from gazo.api.app import create_app
+from gazo.engine.base import ModelInfo
+from gazo.engine.metrics import EngineMetrics
+from gazo.engine.ray import RayEngine
+from gazo.jobs import Job, Progress, RenderedImage
+from gazo.service import ImageService
+from gazo.service.compose import build_local_engine, build_registry
+from gazo.settings import ModelSpec, Settings
+
+
+class ModelWorker:
+    """Holds one model's backend (loaded once per replica) behind a bounded in-process engine."""
+
+    def __init__(self, settings_data: dict[str, Any], model_name: str) -> None:
+        settings = Settings(**settings_data)
+        # Ray admits at most max_ongoing_requests per replica: the local queue must hold them all,
+        # so that Ray's backpressure (429 at the gateway) is the one that decides.
+        queue_size = max(settings.engine.queue_size, settings.ray.max_ongoing_requests)
+        settings = settings.model_copy(
+            update={"engine": settings.engine.model_copy(update={"queue_size": queue_size})}
+        )
+        self.name = model_name
+        self.engine = build_local_engine(settings, [_spec(settings, model_name)])
+        self.engine.launch()
+        self.jobs_served = 0
+
+    def served(self) -> tuple[str, int]:
+        """(replica id, jobs rendered): lets operators and tests see how load spreads."""
+        return serve.get_replica_context().replica_id.unique_id, self.jobs_served
+
+    def state(self) -> str:
+        return self.engine.health().models[self.name]
+
+    def info(self) -> ModelInfo:
+        return self.engine.resolve(self.name)
+
+    async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+        self.jobs_served += 1
+        async for event in self.engine.render(job):
+            yield event
+
+    def check_health(self) -> None:
+        """Ray restarts a replica whose backend failed to load."""
+        if self.state().startswith("failed"):
+            raise RuntimeError(f"model {self.name} is broken: {self.state()}")
+
+
+class Gateway:
+    """The HTTP ingress: `create_app` with an `ImageService` whose engine is a `RayEngine`."""
+
+    def __init__(self, settings_data: dict[str, Any], workers: dict[str, DeploymentHandle]) -> None:
+        self.settings = Settings(**settings_data)
+        self.workers = workers
+
+    def __serve_build_asgi_app__(self) -> Any:
+        engine = RayEngine(build_registry(self.settings), self.workers, self.settings.engine, EngineMetrics())
+        return create_app(self.settings, service=ImageService.from_settings(self.settings, engine))
+
+
+def _spec(settings: Settings, name: str) -> ModelSpec:
+    return next(spec for spec in settings.served_models() if spec.name == name)
+
+
+def build_application(settings: Settings) -> serve.Application:
+    """The Ray Serve application: a worker deployment per model, bound into the gateway."""
+    data = settings.model_dump(mode="json")
+    options = settings.ray
+    scaling: dict[str, Any] = (
+        {"num_replicas": options.num_replicas}
+        if options.num_replicas
+        else {
+            "autoscaling_config": {
+                "min_replicas": options.min_replicas,
+                "max_replicas": options.max_replicas,
+                "target_ongoing_requests": options.target_ongoing_requests,
+            }
+        }
+    )
+    worker = serve.deployment(ModelWorker)
+    workers = {
+        spec.name: worker.options(
+            name=f"ModelWorker-{spec.name}",
+            ray_actor_options={"num_cpus": options.num_cpus, "num_gpus": options.num_gpus},
+            max_ongoing_requests=options.max_ongoing_requests,
+            max_queued_requests=options.max_queued_requests,
+            health_check_period_s=5,
+            **scaling,
+        ).bind(data, spec.name)
+        for spec in settings.served_models()
+    }
+    gateway = serve.deployment(serve.ingress()(Gateway))
+    return gateway.options(
+        name="Gateway", ray_actor_options={"num_cpus": options.num_cpus}, max_ongoing_requests=256
+    ).bind(data, workers)
+
+
+def build(args: dict[str, str]) -> serve.Application:
+    """Builder for `serve run gazo.deploy.ray_serve:build [config=FILE] [data_dir=DIR]`."""
+    settings = Settings.load(
+        args.get("config"), data_dir=Path(args["data_dir"]) if "data_dir" in args else None
+    )
+    return build_application(settings)
+
+
+def run(settings: Settings) -> None:
+    """`gazo serve --ray`: start (or join) a cluster, deploy, and serve until interrupted."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ray.init(
+        address=settings.ray.address,
+        include_dashboard=False,
+        object_store_memory=None if settings.ray.address else settings.ray.object_store_memory,
+        ignore_reinit_error=True,
+    )
+    serve.start(http_options={"host": settings.server.host, "port": settings.server.port})
+    serve.run(build_application(settings), name="gazo", route_prefix="/", blocking=True)

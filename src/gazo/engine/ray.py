@@ -1,0 +1,102 @@
+"""RayEngine: the engine interface over Ray Serve deployment handles, one `ModelWorker` per model.
+
+The gateway keeps the model registry (names, aliases, options) without loading any weights; the
+workers load them. Events, partial images included, stream back through the handle, and closing
+the stream cancels the replica's job at its next step, exactly as in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ray.exceptions import RayTaskError
+from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
+
+from gazo.backends.registry import ModelRegistry
+from gazo.engine.base import EngineHealth, ModelInfo
+from gazo.engine.local import model_info
+from gazo.engine.metrics import EngineMetrics
+from gazo.errors import Overloaded, Unavailable
+from gazo.jobs import Job, Progress, RenderedImage
+from gazo.settings import EngineSettings
+
+logger = logging.getLogger(__name__)
+
+
+class RayEngine:
+    """Runs jobs on `ModelWorker` replicas through Ray Serve handles (one handle per model)."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        handles: dict[str, Any],
+        settings: EngineSettings,
+        metrics: EngineMetrics,
+    ) -> None:
+        self.registry = registry
+        self.handles = handles
+        self.settings = settings
+        self.metrics = metrics
+        self._info: dict[str, ModelInfo] = {}
+        self._states: dict[str, str] = dict.fromkeys(handles, "loading")
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+
+    async def _watch(self) -> None:
+        """Poll the workers' readiness; fetch each model's loaded capabilities once it is ready."""
+        while True:
+            for name, handle in self.handles.items():
+                try:
+                    state = await handle.state.remote()
+                    if state == "ready" and name not in self._info:
+                        self._info[name] = await handle.info.remote()
+                    self._states[name] = state
+                except Exception as error:
+                    self._states[name] = f"unreachable: {error.__class__.__name__}"
+            await asyncio.sleep(0.5)
+
+    def resolve(self, model: str | None) -> ModelInfo:
+        backend = self.registry.resolve(model)
+        return self._info.get(backend.name) or model_info(backend)
+
+    def models(self) -> list[tuple[str, str]]:
+        return [(entry.id, entry.model) for entry in self.registry.entries()]
+
+    async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+        stream = None
+        try:
+            stream = self.handles[job.model].options(stream=True).render.remote(job)
+            async for event in stream:
+                yield event
+        except BackPressureError:
+            self.metrics.rejected.labels(job.model).inc()
+            raise Overloaded(
+                f"Every replica of `{job.model}` is busy and its queue is full; retry shortly.",
+                retry_after_s=self.settings.retry_after_s,
+            ) from None
+        except DeploymentUnavailableError as error:
+            raise Unavailable(f"The model `{job.model}` has no replica available ({error}).") from None
+        except RayTaskError as error:
+            raise (error.cause if isinstance(error.cause, BaseException) else error) from None
+        finally:
+            if stream is not None:  # stops the replica's job if we left early; never masks the real error
+                with contextlib.suppress(Exception):
+                    stream.cancel()
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.export()
+
+    def health(self) -> EngineHealth:
+        return EngineHealth(ready=all(s == "ready" for s in self._states.values()), models=dict(self._states))
