@@ -107,3 +107,32 @@ def test_models_list_shows_the_default_model_and_options(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["models", "list", "--options", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "gazo-tiny-sd" in result.output and "steps" in result.output
+
+
+def test_generate_json_reports_files_concrete_fields_and_usage(shared_data_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "cut.png"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "an apple",
+            "-o",
+            str(out),
+            "--size",
+            "128x128",
+            "--quality",
+            "low",
+            "--background",
+            "transparent",
+            "--json",
+            "--data-dir",
+            str(shared_data_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    assert report["files"] == [str(out)] and report["size"] == "128x128" and report["quality"] == "low"
+    assert report["background"] == "transparent" and Image.open(out).mode == "RGBA"
+    assert report["usage"]["output_tokens"] == 2 * 3

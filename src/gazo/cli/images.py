@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from gazo.billing.tokens import TokenUsage
 from gazo.cli.options import load_settings, settings_options
 from gazo.errors import GazoError
 from gazo.jobs import ImageRequest, Upload
@@ -28,6 +30,17 @@ _OUTPUT_OPTIONS = (
         "-n", "n", type=click.IntRange(1, 10), default=1, show_default=True, help="Number of images."
     ),
     click.option("--seed", type=int, default=None, help="Fixed seed for reproducible output."),
+    click.option(
+        "--background",
+        type=click.Choice(["auto", "opaque", "transparent"]),
+        default="auto",
+        show_default=True,
+        help="transparent needs a .png or .webp output.",
+    ),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Print files, concrete size/quality and usage as JSON."
+    ),
+    click.option("--open", "open_files", is_flag=True, help="Open the result(s) in the default viewer."),
 )
 
 
@@ -42,11 +55,17 @@ def output_options(command: click.Command) -> click.Command:
 @output_options
 @settings_options
 def generate(
-    prompt: str, output: Path, data_dir: Path | None, config_file: Path | None, **fields: object
+    prompt: str,
+    output: Path,
+    as_json: bool,
+    open_files: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+    **fields: object,
 ) -> None:
     """Generate images from PROMPT."""
     request = ImageRequest(prompt=prompt, output_format=_format_of(output), **fields)  # type: ignore[arg-type]
-    _run(request, output, load_settings(config_file, data_dir))
+    _run(request, output, load_settings(config_file, data_dir), as_json=as_json, open_files=open_files)
 
 
 @click.command()
@@ -66,6 +85,8 @@ def edit(
     prompt: str,
     mask: Path | None,
     output: Path,
+    as_json: bool,
+    open_files: bool,
     data_dir: Path | None,
     config_file: Path | None,
     **fields: object,
@@ -76,7 +97,7 @@ def edit(
     request = ImageRequest(
         prompt=prompt, output_format=_format_of(output), images=uploads, mask=mask_upload, **fields
     )  # type: ignore[arg-type]
-    _run(request, output, load_settings(config_file, data_dir))
+    _run(request, output, load_settings(config_file, data_dir), as_json=as_json, open_files=open_files)
 
 
 def _format_of(output: Path) -> str:
@@ -89,16 +110,24 @@ def _format_of(output: Path) -> str:
     return formats[suffix]
 
 
-def _run(request: ImageRequest, output: Path, settings: object) -> None:
+def _run(request: ImageRequest, output: Path, settings: object, *, as_json: bool, open_files: bool) -> None:
     try:
-        written = asyncio.run(_render(request, output, settings))
+        written, summary = asyncio.run(_render(request, output, settings))
     except GazoError as error:
         raise click.ClickException(f"{error.message} ({error.code})") from None
-    for path in written:
-        click.echo(str(path))
+    if as_json:
+        click.echo(json.dumps({"files": [str(path) for path in written], **summary}, indent=2))
+    else:
+        for path in written:
+            click.echo(str(path))
+    if open_files:
+        for path in written:
+            click.launch(str(path))
 
 
-async def _render(request: ImageRequest, output: Path, settings: object) -> list[Path]:
+async def _render(
+    request: ImageRequest, output: Path, settings: object
+) -> tuple[list[Path], dict[str, object]]:
     service = ImageService.from_settings(settings)  # type: ignore[arg-type]
     await service.start()
     try:
@@ -117,12 +146,24 @@ async def _render(request: ImageRequest, output: Path, settings: object) -> list
             prepared = await service.prepare(request)
             bar.update(task, description="rendering")
             written: list[Path] = []
+            usage = TokenUsage(0, 0, 0)
             async for event in service.stream(prepared):
                 if isinstance(event, Step):
-                    bar.update(task, completed=event.step, total=event.total)
+                    bar.update(
+                        task, completed=event.step, total=event.total, description=f"step {event.step}"
+                    )
                 elif isinstance(event, FinalImage):
                     written.append(_write(output, event.image_index, request.n, event.data))
-            return written
+                    usage = usage + event.usage
+            job = prepared.job
+            summary = {
+                "model": job.model,
+                "size": str(job.size),
+                "quality": job.quality,
+                "background": job.background,
+                "usage": usage.to_openai_dict(),
+            }
+            return written, summary
     finally:
         await service.close()
 
