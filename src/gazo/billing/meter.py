@@ -1,0 +1,315 @@
+"""The money path: who is calling, may they, and what did it cost — reserve → commit | release.
+
+Every request gets exactly one usage row. :meth:`Meter.reserve` checks the rate limits, prices the
+estimate, and in one transaction writes the row as ``reserved`` and holds the estimate on the
+key's and organisation's budgets (refusing with ``insufficient_quota`` when it does not fit).
+:meth:`Meter.commit` settles the row with the real tokens and moves the hold to spend in one
+transaction; :meth:`Meter.release` settles it at zero. A retry carrying the same Idempotency-Key
+as a succeeded request is a *replay*: it gets the earlier row's id and is never charged again.
+Holds of a process that died are given back by :meth:`Meter.release_stale`, which runs when a
+meter starts (dead processes on this host) and should run periodically (expired holds anywhere).
+
+Everything is synchronous and thread-safe; the HTTP layer calls it through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from gazo.billing import reports
+from gazo.billing.limits import RateLimiter, make_limiter
+from gazo.billing.prices import PriceTable, micros_to_usd
+from gazo.billing.tokens import TokenUsage
+from gazo.billing.values import (
+    RELEASE_STATUSES,
+    Caller,
+    IdempotencyConflict,
+    Outcome,
+    Reservation,
+    auth_message,
+    bearer_token,
+    host_identity,
+    process_alive,
+)
+from gazo.errors import AuthenticationFailed, InvalidRequest, QuotaExceeded, RateLimited
+from gazo.settings import BillingSettings, Settings
+from gazo.store import budgets, keys
+from gazo.store import usage as usage_rows
+from gazo.store.database import Database
+from gazo.store.tables import ABANDONED, RESERVED, SUCCEEDED, new_id, utcnow
+
+__all__ = ["RELEASE_STATUSES", "Caller", "IdempotencyConflict", "Meter", "Outcome", "Reservation"]
+
+_OPERATIONS = {"generation": "generation", "generate": "generation", "edit": "edit", "variation": "variation"}
+_CONFLICT_RETRY_S = 2
+
+
+class Meter:
+    """Authentication, rate limits, budgets and usage rows for one gazo process."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: BillingSettings,
+        limiter: RateLimiter | None = None,
+        *,
+        release_stale_on_start: bool = True,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.limiter = limiter or make_limiter(None)
+        self.prices = PriceTable(settings.prices)
+        self._host = host_identity()
+        if release_stale_on_start:
+            self.release_stale()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Meter:
+        """Open (and migrate) the configured database, pick the limiter, release dead holds."""
+        database = Database.from_settings(settings)
+        database.upgrade()
+        return cls(database, settings.billing, make_limiter(settings.redis_url))
+
+    # 1. Who is calling
+    def authenticate(self, authorization: str | None, *, allow_open: bool = False) -> Caller:
+        """The caller behind an ``Authorization: Bearer`` header, or open mode, or 401.
+
+        Open mode needs ``allow_open`` (the HTTP layer decides: loopback bind), ``require_auth``
+        off, and no unrevoked key at all; the header is then ignored, since SDKs always send one.
+        """
+        secret = bearer_token(authorization)
+        with self.database.reading() as session:
+            found = keys.find_active_key(session=session, secret=secret) if secret else None
+            may_open = found is None and allow_open and not self.settings.require_auth
+            if may_open and not keys.any_active_key(session=session):
+                return Caller(
+                    None, None, True, True, None, self.settings.default_rpm, self.settings.default_ipm
+                )
+        if found is None:
+            raise AuthenticationFailed(auth_message(secret))
+        return Caller(
+            found.id,
+            found.org_id,
+            found.is_admin,
+            False,
+            found.name,
+            found.rpm or self.settings.default_rpm,
+            found.ipm or self.settings.default_ipm,
+        )
+
+    # 2. Before rendering
+    def reserve(
+        self,
+        caller: Caller,
+        *,
+        model: str,
+        operation: str,
+        size: str,
+        quality: str,
+        n: int,
+        estimate: TokenUsage,
+        request_id: str,
+        idempotency_key: str | None = None,
+    ) -> Reservation:
+        """Check limits and hold the estimate's price; raises RateLimited or QuotaExceeded."""
+        operation = _check_operation(operation)
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+            raise InvalidRequest("`Idempotency-Key` must be 1-255 characters", param="Idempotency-Key")
+        status = self.limiter.acquire(caller.identity, rpm=caller.rpm, ipm=caller.ipm, images=n)
+        if not status.allowed:
+            kind = status.refused_by or "requests"
+            limit = status.states[kind].limit
+            raise RateLimited(
+                f"Rate limit reached for {caller.key_name or caller.identity} on {kind} per minute: "
+                f"limit {limit}, requested {1 if kind == 'requests' else n}. Please retry after "
+                f"{status.headers()['retry-after']}s.",
+                headers=status.headers(),
+            )
+        amount = self.prices.cost_micros(model, estimate)
+        request = {"model": model, "operation": operation, "size": size, "quality": quality, "n": n}
+        for _attempt in range(3):
+            try:
+                return self._hold(caller, request, amount, request_id, idempotency_key, status.headers())
+            except usage_rows.DuplicateIdempotencyKey:
+                continue  # raced another request with the same key: look again
+        raise IdempotencyConflict(
+            "Another request with this Idempotency-Key is in progress.",
+            param="Idempotency-Key",
+            headers={"retry-after": str(_CONFLICT_RETRY_S)},
+        )
+
+    def _hold(
+        self,
+        caller: Caller,
+        request: dict[str, Any],
+        amount: int,
+        request_id: str,
+        idempotency_key: str | None,
+        headers: dict[str, str],
+    ) -> Reservation:
+        usage_id = new_id("usage")
+        try:
+            with self.database.transaction() as session:
+                if idempotency_key:
+                    live = usage_rows.find_live(
+                        session=session, key_id=caller.key_id, idempotency_key=idempotency_key
+                    )
+                    if live is not None:
+                        return self._replay(caller, request["model"], live, headers)
+                now = utcnow()
+                usage_rows.insert_reserved(
+                    session=session,
+                    usage_id=usage_id,
+                    key_id=caller.key_id,
+                    org_id=caller.org_id,
+                    reserved_micros=amount,
+                    request_id=request_id,
+                    idempotency_key=idempotency_key,
+                    now=now,
+                    **request,
+                )
+                ids = budgets.budget_ids_for(session=session, key_id=caller.key_id, org_id=caller.org_id)
+                budgets.hold(session=session, budget_ids=ids, amount_micros=amount, now=now)
+                usage_rows.insert_reservation(
+                    session=session,
+                    usage_id=usage_id,
+                    amount_micros=amount,
+                    budget_ids=ids,
+                    holder_host=self._host,
+                    holder_pid=os.getpid(),
+                    now=now,
+                    expires_at=now + timedelta(seconds=self.settings.reservation_timeout_s),
+                )
+        except budgets.BudgetExhausted as error:
+            raise QuotaExceeded(
+                "You exceeded your current quota: this month's budget of "
+                f"${micros_to_usd(error.limit_micros):.2f} is spent (or too little of it is left for "
+                "this request). Ask your gazo administrator to raise it.",
+                headers=headers,
+            ) from None
+        return Reservation(usage_id, caller, request["model"], amount, rate_limit_headers=headers)
+
+    def _replay(
+        self, caller: Caller, model: str, live: tuple[str, str], headers: dict[str, str]
+    ) -> Reservation:
+        usage_id, status = live
+        if status != SUCCEEDED:
+            raise IdempotencyConflict(
+                "Another request with this Idempotency-Key is in progress; retry when it has finished.",
+                param="Idempotency-Key",
+                headers={"retry-after": str(_CONFLICT_RETRY_S)},
+            )
+        return Reservation(usage_id, caller, model, 0, replayed=True, rate_limit_headers=headers)
+
+    # 3. After rendering
+    def commit(
+        self,
+        reservation: Reservation,
+        usage: TokenUsage,
+        *,
+        latency_ms: int,
+        status: str = SUCCEEDED,
+        n: int | None = None,
+        prompt: str | None = None,
+    ) -> Outcome:
+        """Charge ``usage`` and settle the budget in one transaction (``n``: images actually made).
+
+        ``prompt`` is stored only when ``billing.retention_days`` > 0. Committing twice, or
+        committing a replay, charges nothing more.
+        """
+        if status in (RESERVED, ABANDONED):
+            raise ValueError(f"`status` {status!r} is not an outcome")
+        if reservation.replayed:
+            return Outcome(reservation.id, SUCCEEDED, 0, replayed=True)
+        cost = self.prices.cost_micros(reservation.model, usage)
+        values: dict[str, Any] = {
+            "status": status,
+            "text_input_tokens": usage.text_input_tokens,
+            "image_input_tokens": usage.image_input_tokens,
+            "image_output_tokens": usage.image_output_tokens,
+            "cost_micros": cost,
+            "latency_ms": latency_ms,
+        }
+        if n is not None:
+            values["n"] = n
+        keep = prompt if self.settings.retention_days > 0 else None
+        settled = self._settle(reservation, values, cost, prompt=keep)
+        return Outcome(reservation.id, status, cost if settled else 0, replayed=not settled)
+
+    def release(self, reservation: Reservation, *, status: str, latency_ms: int | None = None) -> Outcome:
+        """Settle at no charge: ``failed``, ``moderation_blocked`` or ``cancelled``."""
+        if status not in RELEASE_STATUSES:
+            raise ValueError(f"`status` must be one of {', '.join(RELEASE_STATUSES)}, got {status!r}")
+        if reservation.replayed:
+            return Outcome(reservation.id, status, 0, replayed=True)
+        values = {"status": status, "cost_micros": 0, "latency_ms": latency_ms}
+        settled = self._settle(reservation, values, 0)
+        return Outcome(reservation.id, status, 0, replayed=not settled)
+
+    def _settle(
+        self, reservation: Reservation, values: dict[str, Any], cost: int, *, prompt: str | None = None
+    ) -> bool:
+        with self.database.transaction() as session:
+            now = values["settled_at"] = utcnow()
+            owner = usage_rows.settle_row(session=session, usage_id=reservation.id, values=values)
+            if owner is None:
+                return False
+            hold = usage_rows.take_reservation(session=session, usage_id=reservation.id)
+            if hold is not None:
+                ids = (hold.key_budget_id, hold.org_budget_id)
+                held = hold.amount_micros
+            else:  # released as stale meanwhile: its hold is gone, the charge still counts
+                ids, held = budgets.budget_ids_for(session=session, key_id=owner[0], org_id=owner[1]), 0
+            budgets.settle(session=session, budget_ids=ids, held_micros=held, cost_micros=cost)
+            if prompt is not None:
+                usage_rows.retain_prompt(session=session, usage_id=reservation.id, prompt=prompt, now=now)
+        return True
+
+    # 4. Housekeeping
+    def release_stale(self, *, now: datetime | None = None) -> int:
+        """Give back holds whose process died (same host) or that expired; returns how many."""
+        now = now or utcnow()
+        with self.database.reading() as session:
+            held = usage_rows.held_reservations(session=session, expired_before=now, host=self._host)
+        released = 0
+        for item in held:
+            if item.expires_at >= now and process_alive(item.holder_pid):
+                continue
+            with self.database.transaction() as session:
+                if not usage_rows.abandon_row(session=session, usage_id=item.id, now=now):
+                    continue
+                hold = usage_rows.take_reservation(session=session, usage_id=item.id)
+                if hold is not None:
+                    ids = (hold.key_budget_id, hold.org_budget_id)
+                    budgets.settle(
+                        session=session, budget_ids=ids, held_micros=hold.amount_micros, cost_micros=0
+                    )
+                released += 1
+        return released
+
+    def purge_retained(self, *, now: datetime | None = None) -> int:
+        """Delete prompts older than ``retention_days`` (all of them when retention is off)."""
+        cutoff = (now or utcnow()) - timedelta(days=self.settings.retention_days)
+        with self.database.transaction() as session:
+            return usage_rows.purge_prompts(session=session, before=cutoff)
+
+    # 5. Reading
+    def rate_limit_headers(self, caller: Caller) -> dict[str, str]:
+        return self.limiter.peek(caller.identity, rpm=caller.rpm, ipm=caller.ipm).headers()
+
+    def usage_buckets(self, caller: Caller, **params: Any) -> dict[str, Any]:
+        """``GET /v1/organization/usage/images`` (see :func:`gazo.billing.reports.usage_images`)."""
+        return reports.usage_images(self.database, caller, **params)
+
+    def costs(self, caller: Caller, **params: Any) -> dict[str, Any]:
+        """``GET /v1/organization/costs`` (see :func:`gazo.billing.reports.costs`)."""
+        return reports.costs(self.database, caller, **params)
+
+
+def _check_operation(operation: str) -> str:
+    canonical = _OPERATIONS.get(operation.removeprefix("image."))
+    if canonical is None:
+        raise InvalidRequest(f"unknown operation {operation!r}", param="operation")
+    return canonical

@@ -1,0 +1,182 @@
+"""The tables: organisations, API keys (hashed), usage rows, in-flight reservations, budgets.
+
+Money is stored as integer micro-dollars (1e-6 USD) so sums are exact on every database. Times are
+UTC, stored naive (``timestamp without time zone`` on PostgreSQL) and handed back timezone-aware.
+No table has a column for image bytes, and prompt text lives only in ``retained_prompts``, which
+stays empty unless the operator turns retention on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+#: Usage statuses. ``reserved`` rows are in flight; the others are settled outcomes.
+RESERVED = "reserved"
+SUCCEEDED = "succeeded"
+ABANDONED = "abandoned"
+SETTLED_FAILURES = ("failed", "moderation_blocked", "cancelled", ABANDONED)
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, naive UTC in the database (SQLite has no zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store times must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(kind: str) -> str:
+    """``kind_`` plus 96 random bits: unique without a round trip, readable in logs and CSVs."""
+    return f"{kind}_{uuid.uuid4().hex[:24]}"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiKey(Base):
+    """An API key: only the SHA-256 of the secret and a short display prefix are kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    rpm: Mapped[int | None] = mapped_column(Integer)
+    ipm: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Budget(Base):
+    """A monthly spending cap for one key or one organisation; ``reserved`` is money in flight."""
+
+    __tablename__ = "budgets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"), unique=True)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    limit_micros: Mapped[int] = mapped_column(BigInteger)
+    spent_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Usage(Base):
+    """One row per request: written ``reserved`` before rendering, settled once in place."""
+
+    __tablename__ = "usage"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    model: Mapped[str] = mapped_column(String(200))
+    operation: Mapped[str] = mapped_column(String(40))
+    size: Mapped[str] = mapped_column(String(20))
+    quality: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column(Integer)
+    text_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    image_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    image_output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(40))
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_usage_created_at", "created_at"),
+        Index("ix_usage_key_id_created_at", "key_id", "created_at"),
+        # One live outcome per (key, Idempotency-Key): a failed attempt leaves the index, so a retry
+        # of it may run (and be charged) again. COALESCE makes open mode (no key) unique too.
+        Index(
+            "uq_usage_idempotency",
+            func.coalesce(text("key_id"), ""),
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL AND status IN ('reserved', 'succeeded')"),
+            postgresql_where=text("idempotency_key IS NOT NULL AND status IN ('reserved', 'succeeded')"),
+        ),
+    )
+
+
+class Reservation(Base):
+    """Money held for a request in flight, and which process holds it (to release it if that dies)."""
+
+    __tablename__ = "reservations"
+
+    id: Mapped[str] = mapped_column(ForeignKey("usage.id"), primary_key=True)
+    amount_micros: Mapped[int] = mapped_column(BigInteger)
+    key_budget_id: Mapped[str | None] = mapped_column(String(40))
+    org_budget_id: Mapped[str | None] = mapped_column(String(40))
+    holder_host: Mapped[str] = mapped_column(String(255))
+    holder_pid: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RetainedPrompt(Base):
+    """Prompt text kept for ``billing.retention_days`` when the operator opts in; purged after."""
+
+    __tablename__ = "retained_prompts"
+
+    usage_id: Mapped[str] = mapped_column(ForeignKey("usage.id"), primary_key=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+metadata = Base.metadata
