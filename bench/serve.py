@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import openai
-from tests.support.server import GazoServer, free_port
+from tests.support.server import GazoServer, free_port, wait_until_ready
 
 from bench.realistic import save_realistic_sd
 from gazo.backends.tiny import save_tiny_pipeline
@@ -109,20 +109,6 @@ def render_seconds(base_url: str) -> tuple[float, float]:
     )
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 600) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("baseline exited")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError("baseline not ready")
-
-
 def requests_for(concurrency: int, minimum: int) -> int:
     return max(minimum, 2 * concurrency)
 
@@ -158,7 +144,7 @@ def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_ready(f"http://127.0.0.1:{port}", baseline)
+        wait_until_ready(f"http://127.0.0.1:{port}", baseline, 900, lambda: "")
         base = asyncio.run(run_levels(f"http://127.0.0.1:{port}", levels, args.min_requests, args.size))
     finally:
         baseline.terminate()

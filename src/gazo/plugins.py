@@ -14,7 +14,11 @@ from gazo.hookspecs import RegisterBackend, hookimpl
 __all__ = ["DEFAULT_PLUGINS", "RegisterBackend", "backend_classes", "hookimpl", "load_plugins"]
 
 #: Modules that register gazo's own backends, in the same way a third-party plugin would.
-DEFAULT_PLUGINS: tuple[str, ...] = ("gazo.backends.diffusers", "gazo.backends.tiny_default")
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "gazo.backends.diffusers",
+    "gazo.backends.tiny_default",
+    "gazo.backends.builtin",
+)
 
 
 def load_plugins(

@@ -35,8 +35,8 @@ OPENAI_IMAGE_MODELS: tuple[str, ...] = (
     "chatgpt-image-latest",
 )
 
-#: The model served when the operator configures none: a tiny random SD pipeline built offline.
-BUILTIN_MODEL_NAME = "gazo-tiny-sd"
+#: The model served when the operator configures none: gazo's own offline design compositor.
+BUILTIN_MODEL_NAME = "gazo-builtin"
 
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("gazo_config_file", default=None)
 
@@ -313,8 +313,4 @@ class Settings(BaseSettings):
         """The configured models, or the built-in default when none are configured."""
         if self.models:
             return list(self.models)
-        return [
-            ModelSpec(
-                name=BUILTIN_MODEL_NAME, backend="tiny", source=str(self.models_dir / BUILTIN_MODEL_NAME)
-            )
-        ]
+        return [ModelSpec(name=BUILTIN_MODEL_NAME, backend="builtin", source="builtin")]

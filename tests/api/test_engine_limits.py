@@ -14,7 +14,7 @@ from tests.support.server import GazoServer
 
 CONFIG = """
 [server]
-request_timeout_s = 2.0
+request_timeout_s = 15.0
 
 [engine]
 queue_size = 1
@@ -25,7 +25,7 @@ name = "slow-tiny"
 backend = "tiny"
 source = "{source}"
 [models.options]
-steps = {{ low = 2, medium = 40, high = 400 }}
+steps = {{ low = 2, medium = 300, high = 3000 }}
 """
 
 
@@ -35,6 +35,7 @@ def slow_server(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     config = folder / "gazo.toml"
     config.write_text(CONFIG.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
     with GazoServer(folder / "data", config=config) as running:
+        running.client().images.generate(prompt="warm-up", size="64x64", quality="low")
         yield running
 
 
@@ -58,7 +59,7 @@ def test_a_client_that_hangs_up_cancels_its_job(slow_server: GazoServer) -> None
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(
             f"{slow_server.base_url}/v1/images/generations",
-            json={"prompt": "x", "size": "256x256", "quality": "medium"},
+            json={"prompt": "x", "size": "128x128", "quality": "medium"},
             timeout=httpx.Timeout(10, read=0.3),
         )
     assert wait_for(lambda: outcome_count(slow_server, "cancelled") == before + 1)
@@ -67,7 +68,7 @@ def test_a_client_that_hangs_up_cancels_its_job(slow_server: GazoServer) -> None
 def test_a_stream_closed_mid_way_cancels_its_job(slow_server: GazoServer) -> None:
     before = outcome_count(slow_server, "cancelled")
     stream = slow_server.client().images.generate(
-        prompt="x", size="256x256", quality="medium", stream=True, partial_images=3
+        prompt="x", size="128x128", quality="medium", stream=True, partial_images=3
     )
     first = next(iter(stream))
     assert first.type == "image_generation.partial_image"
@@ -78,7 +79,7 @@ def test_a_stream_closed_mid_way_cancels_its_job(slow_server: GazoServer) -> Non
 def test_a_request_past_the_time_limit_gets_504_and_is_cancelled(slow_server: GazoServer) -> None:
     response = httpx.post(
         f"{slow_server.base_url}/v1/images/generations",
-        json={"prompt": "x", "size": "256x256", "quality": "high"},
+        json={"prompt": "x", "size": "128x128", "quality": "high"},
         timeout=30,
     )
     assert response.status_code == 504
@@ -90,13 +91,21 @@ def test_a_request_past_the_time_limit_gets_504_and_is_cancelled(slow_server: Ga
 
 def test_a_full_queue_answers_429_with_retry_after_at_once(slow_server: GazoServer) -> None:
     client = slow_server.client()
-    running = client.images.generate(prompt="a", size="256x256", quality="medium", stream=True)
-    queued = client.images.generate(prompt="b", size="256x256", quality="medium", stream=True)
-    started = time.monotonic()
-    with pytest.raises(openai.RateLimitError) as refused:
-        client.images.generate(prompt="c", size="256x256", quality="low")
-    assert time.monotonic() - started < 1.0
-    assert refused.value.response.headers["retry-after"] == "3"
-    assert refused.value.code == "queue_full"
-    running.close()
-    queued.close()
+    held, refused = [], None
+    for index in range(4):  # one running + one queued fill this model (queue_size = 1)
+        started = time.monotonic()
+        try:
+            held.append(
+                client.images.generate(prompt=f"p{index}", size="128x128", quality="high", stream=True)
+            )
+        except openai.RateLimitError as error:
+            refused = error
+            break
+        finally:
+            waited = time.monotonic() - started
+    for stream in held:
+        stream.close()
+    assert refused is not None and len(held) <= 2, "the queue never filled"
+    assert waited < 5.0  # the jobs ahead of it need minutes: it was not left waiting
+    assert refused.response.headers["retry-after"] == "3"
+    assert refused.code == "queue_full"

@@ -100,14 +100,11 @@ def test_an_image_without_credentials_reports_none(server: GazoServer) -> None:
     assert verify(server, png_bytes(photo(32, 32)))["state"] == "None"
 
 
-def test_restart_keeps_the_signing_identity(tmp_path: Path, shared_data_dir: Path) -> None:
+def test_restart_keeps_the_signing_identity(tmp_path: Path, tiny_sd_config: Path) -> None:
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / "gazo-tiny-sd").symlink_to(shared_data_dir / "models" / "gazo-tiny-sd")
     anchors = []
     for _ in range(2):
-        with GazoServer(data_dir) as running:
+        with GazoServer(data_dir, config=tiny_sd_config) as running:
             anchors.append(trust_anchor(running.base_url))
             image = running.client().images.generate(prompt="x", size="64x64", quality="low").data[0].b64_json
     assert anchors[0] == anchors[1]

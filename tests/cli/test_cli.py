@@ -106,7 +106,7 @@ def test_pull_fails_at_once_offline(tmp_path: Path) -> None:
 def test_models_list_shows_the_default_model_and_options(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["models", "list", "--options", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "gazo-tiny-sd" in result.output and "steps" in result.output
+    assert "gazo-builtin" in result.output and "render_scale" in result.output
 
 
 def test_generate_json_reports_files_concrete_fields_and_usage(shared_data_dir: Path, tmp_path: Path) -> None:

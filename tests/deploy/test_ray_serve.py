@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -10,13 +9,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.api.test_edits import centre_mask, photo
 from tests.support.credentials import read_credentials, trust_anchor
 from tests.support.pixels import changed_pixels, decode_b64, png_bytes
-from tests.support.server import free_port
+from tests.support.server import GazoServer
 
 ray = pytest.importorskip("ray")
 
@@ -41,71 +39,21 @@ steps = {{ low = 2, medium = 3, high = 200 }}
 """
 
 
-class RayGazo:
-    def __init__(self, data_dir: Path, config: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir / "ray-serve.log"
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1"}
-        command = [
-            sys.executable,
-            "-m",
-            "gazo",
-            "serve",
-            "--ray",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(data_dir),
-            "--config",
-            str(config),
-        ]
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def wait_ready(self, timeout_s: float = 150) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(self.log.read_text()[-3000:])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True)
-
-
 @pytest.fixture(scope="module")
-def ray_gazo(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayGazo]:
+def ray_gazo(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
     folder = tmp_path_factory.mktemp("ray")
     config = folder / "gazo.toml"
     config.write_text(CONFIG.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
-    running = RayGazo(folder / "data", config)
+    server = GazoServer(folder / "data", config=config, args=("--ray",), env={"RAY_USAGE_STATS_ENABLED": "0"})
     try:
-        running.wait_ready()
-        yield running
+        yield server.start(timeout_s=180)
     finally:
-        running.stop()
+        server.stop()
+        subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True)
 
 
-def client(server: RayGazo):
-    import openai
-
-    return openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="x", max_retries=0, timeout=120)
-
-
-def test_generations_edits_and_streams_work_through_ray(ray_gazo: RayGazo) -> None:
-    sdk = client(ray_gazo)
+def test_generations_edits_and_streams_work_through_ray(ray_gazo: GazoServer) -> None:
+    sdk = ray_gazo.client(timeout=120)
     result = sdk.images.generate(model="gpt-image-1", prompt="a cat", size="256x256", quality="low", n=2)
     assert [decode_b64(item.b64_json)[0].size for item in result.data] == [(256, 256), (256, 256)]
     assert result.usage.output_tokens == 2 * 20
@@ -129,8 +77,8 @@ def test_generations_edits_and_streams_work_through_ray(ray_gazo: RayGazo) -> No
     ]
 
 
-def test_requests_spread_over_both_replicas_and_survive_losing_one(ray_gazo: RayGazo) -> None:
-    sdk = client(ray_gazo)
+def test_requests_spread_over_both_replicas_and_survive_losing_one(ray_gazo: GazoServer) -> None:
+    sdk = ray_gazo.client(timeout=120)
     with ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(lambda i: sdk.images.generate(prompt=f"p{i}", size="128x128", quality="low"), range(8))
@@ -156,10 +104,10 @@ def test_requests_spread_over_both_replicas_and_survive_losing_one(ray_gazo: Ray
         assert decode_b64(result.data[0].b64_json)[0].size == (128, 128)
 
 
-def test_full_replicas_and_queues_answer_429(ray_gazo: RayGazo) -> None:
+def test_full_replicas_and_queues_answer_429(ray_gazo: GazoServer) -> None:
     import openai
 
-    sdk = client(ray_gazo)
+    sdk = ray_gazo.client(timeout=120)
 
     def attempt(index: int) -> object:
         try:

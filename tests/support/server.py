@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,14 +20,41 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_ready(
+    base_url: str, process: subprocess.Popen[bytes], timeout_s: float, log: Callable[[], str]
+) -> None:
+    """Poll `/readyz` until 200; fail early when the process exits or a model fails to load."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log()[-5000:]}")
+        try:
+            ready = httpx.get(f"{base_url}/readyz", timeout=2)
+        except httpx.HTTPError:
+            ready = None
+        if ready is not None and ready.status_code == 200:
+            return
+        models = ready.json().get("models", {}) if ready is not None else {}
+        if any(str(state).startswith("failed") for state in models.values()):
+            raise RuntimeError(f"a model failed to load: {models}\n{log()[-5000:]}")
+        time.sleep(0.2)
+    raise TimeoutError(f"the server was not ready after {timeout_s} s:\n{log()[-5000:]}")
+
+
 class GazoServer:
     """Starts `python -m gazo serve`, waits for `/readyz`, and stops it on exit."""
 
     def __init__(
-        self, data_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        *,
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = data_dir
         self.config = config
+        self.args = args
         self.env = env or {}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -47,27 +75,16 @@ class GazoServer:
         ]
         if self.config is not None:
             command += ["--config", str(self.config)]
+        command += self.args
         env = {**os.environ, "HF_HUB_OFFLINE": "1", **self.env}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gazo serve exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                ready = httpx.get(f"{self.base_url}/readyz", timeout=2)
-            except httpx.HTTPError:
-                ready = None
-            if ready is not None and ready.status_code == 200:
-                return self
-            if ready is not None and any(
-                state.startswith("failed") for state in ready.json()["models"].values()
-            ):
-                self.stop()
-                raise RuntimeError(f"a model failed to load: {ready.json()['models']}\n{self.log()}")
-            time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"gazo serve was not ready after {timeout_s} s:\n{self.log()}")
+        try:
+            wait_until_ready(self.base_url, self.process, timeout_s, self.log)
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gazo.api.errors import install_error_handlers
-from gazo.api.routes import health, images, models, provenance
+from gazo.api.routes import health, images, models, provenance, usage, web
 from gazo.service import ImageService
 from gazo.settings import Settings
 from gazo.version import __version__
@@ -32,6 +32,6 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
     app = FastAPI(title="gazo", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (images, models, provenance, health):
+    for module in (images, models, provenance, usage, health, web):
         app.include_router(module.router)
     return app

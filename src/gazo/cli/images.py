@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from gazo.billing.tokens import TokenUsage
+from gazo.billing.values import Caller
 from gazo.cli.options import load_settings, settings_options
 from gazo.errors import GazoError
 from gazo.jobs import ImageRequest, Upload
 from gazo.service import FinalImage, ImageService, Step
+
+#: Whoever runs the CLI holds the data dir and so the keys: metered as the operator, not as a key.
+OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True, key_name="gazo CLI")
 
 _OUTPUT_OPTIONS = (
     click.option(
@@ -147,7 +152,8 @@ async def _render(
             bar.update(task, description="rendering")
             written: list[Path] = []
             usage = TokenUsage(0, 0, 0)
-            async for event in service.stream(prepared):
+            events = service.stream(prepared, OPERATOR, request_id=f"cli_{uuid.uuid4().hex[:24]}")
+            async for event in events:
                 if isinstance(event, Step):
                     bar.update(
                         task, completed=event.step, total=event.total, description=f"step {event.step}"

@@ -6,10 +6,13 @@ import logging
 
 import click
 
+from gazo.cli.db import db
 from gazo.cli.dev import dev
 from gazo.cli.images import edit, generate
+from gazo.cli.keys import keys
 from gazo.cli.models import models, pull
 from gazo.cli.serve import serve
+from gazo.cli.usage import usage
 from gazo.cli.verify import verify
 from gazo.plugins import load_plugins
 from gazo.version import __version__
@@ -22,7 +25,7 @@ def cli() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for command in (serve, generate, edit, models, pull, verify, dev):
+for command in (serve, generate, edit, models, pull, verify, keys, usage, db, dev):
     cli.add_command(command)
 
 

@@ -17,6 +17,9 @@ from gazo.cli.options import load_settings, settings_options
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--ray", "on_ray", is_flag=True, help="Serve on Ray Serve (one ModelWorker per model).")
 @click.option("--address", default=None, help="With --ray: cluster to join (e.g. auto).")
+@click.option(
+    "--require-auth", is_flag=True, help="Refuse requests without a valid API key, even on loopback."
+)
 @settings_options
 def serve(
     host: str | None,
@@ -24,6 +27,7 @@ def serve(
     log_level: str,
     on_ray: bool,
     address: str | None,
+    require_auth: bool,
     data_dir: Path | None,
     config_file: Path | None,
 ) -> None:
@@ -34,6 +38,9 @@ def serve(
     settings = settings.model_copy(update={"server": server})
     if address:
         settings = settings.model_copy(update={"ray": settings.ray.model_copy(update={"address": address})})
+    if require_auth:
+        billing = settings.billing.model_copy(update={"require_auth": True})
+        settings = settings.model_copy(update={"billing": billing})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if on_ray:
         from gazo.deploy.ray_serve import run

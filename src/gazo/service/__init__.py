@@ -10,17 +10,20 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
+from gazo.billing.meter import Meter
 from gazo.billing.tokens import PARTIAL_IMAGE_TOKENS, TokenUsage, count_usage
+from gazo.billing.values import Caller, Reservation
 from gazo.engine.base import Engine, EngineHealth
-from gazo.errors import RequestTimeout
+from gazo.errors import ContentPolicyViolation, RequestTimeout
 from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
 from gazo.jobs import ImageRequest, Progress, RenderedImage
 from gazo.provenance import Ingredient, Provenance, VerificationReport
 from gazo.service.checks import PreparedRequest, prepare
+from gazo.service.housekeeping import start_housekeeping
 from gazo.settings import Settings
 
 __all__ = ["Accepted", "FinalImage", "ImageResult", "ImageService", "PartialImage", "PreparedRequest", "Step"]
@@ -28,7 +31,11 @@ __all__ = ["Accepted", "FinalImage", "ImageResult", "ImageService", "PartialImag
 
 @dataclass(frozen=True)
 class Accepted:
-    """The job has a place in its model's queue; nothing can refuse it any more but a failure."""
+    """The job is paid for and queued; nothing can refuse it any more but a failure.
+
+    `headers` are the caller's rate-limit headers, for the response."""
+
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,15 +71,18 @@ class ImageResult:
     created: int
     images: list[bytes]
     usage: TokenUsage
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class ImageService:
     """Generations and edits, from a checked request to signed bytes and usage."""
 
-    def __init__(self, engine: Engine, settings: Settings, provenance: Provenance) -> None:
+    def __init__(self, engine: Engine, settings: Settings, provenance: Provenance, meter: Meter) -> None:
         self.engine = engine
         self.settings = settings
         self.provenance = provenance
+        self.meter = meter
+        self._housekeeping: list[asyncio.Task[None]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> ImageService:
@@ -85,9 +95,16 @@ class ImageService:
 
     async def start(self) -> None:
         await self.engine.start()
+        self._housekeeping = start_housekeeping(self.meter)
 
     async def close(self) -> None:
+        for task in self._housekeeping:
+            task.cancel()
         await self.engine.close()
+
+    async def authenticate(self, authorization: str | None, *, allow_open: bool) -> Caller:
+        """The caller behind an `Authorization` header (401 if none fits); open mode where allowed."""
+        return await asyncio.to_thread(self.meter.authenticate, authorization, allow_open=allow_open)
 
     def health(self) -> EngineHealth:
         return self.engine.health()
@@ -100,48 +117,100 @@ class ImageService:
         model = self.engine.resolve(request.model)
         return await asyncio.to_thread(prepare, request, model, self.settings.server)
 
-    async def create(self, prepared: PreparedRequest) -> ImageResult:
+    async def create(self, prepared: PreparedRequest, caller: Caller, **billing: str | None) -> ImageResult:
         """Render and return every image at once (the non-streaming response)."""
         images: list[bytes] = []
         usage = TokenUsage(0, 0, 0)
-        async for event in self.stream(prepared):
-            if isinstance(event, FinalImage):
-                images.append(event.data)
-                usage = usage + event.usage
-        return ImageResult(created=int(time.time()), images=images, usage=usage)
+        headers: dict[str, str] = {}
+        async with aclosing(self.stream(prepared, caller, **billing)) as events:
+            async for event in events:
+                if isinstance(event, Accepted):
+                    headers = event.headers
+                elif isinstance(event, FinalImage):
+                    images.append(event.data)
+                    usage = usage + event.usage
+        return ImageResult(created=int(time.time()), images=images, usage=usage, headers=headers)
 
     async def stream(
-        self, prepared: PreparedRequest
+        self,
+        prepared: PreparedRequest,
+        caller: Caller,
+        *,
+        request_id: str,
+        idempotency_key: str | None = None,
     ) -> AsyncIterator[Accepted | Step | PartialImage | FinalImage]:
-        """Render `prepared`: `Accepted` once queued, partial images as they form, then each final image."""
-        job = prepared.job
-        partials_sent = [0] * job.n
-        rendered: list[RenderedImage] = []
+        """Render `prepared`: `Accepted` once paid for and queued, partial images as they form, then each
+        final image. The price is reserved first and settled once: charged when every image is ready,
+        released (no charge) on any failure, block, timeout or departed client."""
+        job, started = prepared.job, time.monotonic()
+        reservation = await asyncio.to_thread(self._reserve, prepared, caller, request_id, idempotency_key)
         try:
-            async with asyncio.timeout(self.settings.server.request_timeout_s):
-                async with aclosing(self.engine.render(job)) as events:
-                    async for event in events:
-                        if isinstance(event, Progress) and event.step == 0:
-                            yield Accepted()
-                        elif isinstance(event, Progress):
-                            yield Step(step=event.step, total=event.total)
-                            for index, preview in enumerate(event.previews[: job.n]):
-                                data = await asyncio.to_thread(self._finish, prepared, preview)
-                                yield PartialImage(
-                                    image_index=index, partial_index=partials_sent[index], data=data
-                                )
-                                partials_sent[index] += 1
-                        else:
-                            rendered.append(event)
-        except TimeoutError:
-            raise RequestTimeout(
-                f"The request took longer than {self.settings.server.request_timeout_s:g} s "
-                "and was cancelled."
-            ) from None
-        usages = self._usage_per_image(prepared, partials_sent)
-        for item in rendered:
-            data = await asyncio.to_thread(self._finish, prepared, item.image)
+            partials_sent = [0] * job.n
+            rendered: list[RenderedImage] = []
+            async for event in self._render(prepared, reservation, partials_sent, rendered):
+                yield event
+            finals = [await asyncio.to_thread(self._finish, prepared, item.image) for item in rendered]
+            usages = self._usage_per_image(prepared, partials_sent)
+            latency_ms = round((time.monotonic() - started) * 1000)
+            total = sum(usages, TokenUsage(0, 0, 0))
+            await asyncio.to_thread(
+                self.meter.commit, reservation, total, latency_ms=latency_ms, n=len(finals), prompt=job.prompt
+            )
+        except BaseException as error:
+            self.meter.release(reservation, status=_release_status(error))  # quick, and must not be cancelled
+            raise
+        for item, data in zip(rendered, finals, strict=True):
             yield FinalImage(image_index=item.index, data=data, usage=usages[item.index])
+
+    def _reserve(
+        self, prepared: PreparedRequest, caller: Caller, request_id: str, idempotency_key: str | None
+    ) -> Reservation:
+        job = prepared.job
+        return self.meter.reserve(
+            caller,
+            model=job.model,
+            operation="edit" if prepared.request.is_edit else "generation",
+            size=str(job.size),
+            quality=job.quality,
+            n=job.n,
+            estimate=self._usage(prepared, partial_images=job.n * job.partial_images),
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+        )
+
+    async def _render(
+        self,
+        prepared: PreparedRequest,
+        reservation: Reservation,
+        partials_sent: list[int],
+        rendered: list[RenderedImage],
+    ) -> AsyncIterator[Accepted | Step | PartialImage]:
+        """Run the job on the engine, turning its previews into signed partial images.
+
+        The time limit is a deadline checked around each engine event rather than `asyncio.timeout`,
+        because a stream is resumed by another task (the response's) than the one that started it."""
+        job, limit = prepared.job, self.settings.server.request_timeout_s
+        deadline = time.monotonic() + limit
+        async with aclosing(self.engine.render(job)) as events:
+            while True:
+                try:
+                    event = await asyncio.wait_for(anext(events), max(0.0, deadline - time.monotonic()))
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise RequestTimeout(
+                        f"The request took longer than {limit:g} s and was cancelled."
+                    ) from None
+                if isinstance(event, Progress) and event.step == 0:
+                    yield Accepted(headers=reservation.rate_limit_headers)
+                elif isinstance(event, Progress):
+                    yield Step(step=event.step, total=event.total)
+                    for index, preview in enumerate(event.previews[: job.n]):
+                        data = await asyncio.to_thread(self._finish, prepared, preview)
+                        yield PartialImage(image_index=index, partial_index=partials_sent[index], data=data)
+                        partials_sent[index] += 1
+                else:
+                    rendered.append(event)
 
     def _finish(self, prepared: PreparedRequest, image: Image.Image) -> bytes:
         """Keep unmasked pixels, encode, sign: the last steps before bytes leave gazo."""
@@ -176,10 +245,9 @@ class ImageService:
     def trust_anchor_pem(self) -> str:
         return self.provenance.trust_anchor_pem()
 
-    def _usage_per_image(self, prepared: PreparedRequest, partials_sent: list[int]) -> list[TokenUsage]:
-        """Split the request's usage over its images so that the parts add up to the whole."""
+    def _usage(self, prepared: PreparedRequest, partial_images: int = 0) -> TokenUsage:
         job = prepared.job
-        total = count_usage(
+        return count_usage(
             prompt=prepared.request.prompt,
             n=job.n,
             width=job.size.width,
@@ -187,7 +255,13 @@ class ImageService:
             quality=job.quality,
             input_images=prepared.input_sizes,
             input_fidelity=prepared.request.input_fidelity,
+            partial_images=partial_images,
         )
+
+    def _usage_per_image(self, prepared: PreparedRequest, partials_sent: list[int]) -> list[TokenUsage]:
+        """Split the request's usage over its images so that the parts add up to the whole."""
+        job = prepared.job
+        total = self._usage(prepared)
         per_image = total.image_output_tokens // job.n
         return [
             TokenUsage(
@@ -197,3 +271,9 @@ class ImageService:
             )
             for index in range(job.n)
         ]
+
+
+def _release_status(error: BaseException) -> str:
+    if isinstance(error, GeneratorExit | asyncio.CancelledError):
+        return "cancelled"
+    return "moderation_blocked" if isinstance(error, ContentPolicyViolation) else "failed"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from gazo.backends.base import BackendContext
 from gazo.backends.registry import ModelRegistry
+from gazo.billing.meter import Meter
 from gazo.engine.base import Engine
 from gazo.engine.local import LocalEngine
 from gazo.engine.metrics import EngineMetrics
@@ -40,4 +41,5 @@ def build_service(
     provenance = Provenance.from_settings(
         settings.provenance, data_dir=settings.data_dir, version=__version__
     )
-    return service_class(engine or build_local_engine(settings), settings, provenance)
+    meter = Meter.from_settings(settings)
+    return service_class(engine or build_local_engine(settings), settings, provenance, meter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,11 +13,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from gazo.api.deps import ServiceDep, SettingsDep
+from gazo.api.deps import CallerDep, RequestIdDep, ServiceDep, SettingsDep
 from gazo.api.errors import validation_error
 from gazo.api.protocol import Image, ImageEditRequest, ImageGenerateRequest, ImagesResponse
 from gazo.api.streaming import describe_output, image_events
 from gazo.api.uploads import read_upload
+from gazo.billing.values import Caller
 from gazo.errors import InvalidRequest, PayloadTooLarge
 from gazo.jobs import ImageRequest
 from gazo.service import ImageService
@@ -29,14 +31,19 @@ _FILE_FIELDS = ("image", "image[]", "mask")
 
 @router.post("/v1/images/generations", response_model=None)
 async def create_image(
-    request: Request, body: ImageGenerateRequest, service: ServiceDep
+    request: Request,
+    body: ImageGenerateRequest,
+    service: ServiceDep,
+    caller: CallerDep,
+    request_id: RequestIdDep,
 ) -> Response | StreamingResponse:
-    return await _respond(request, service, body.to_request(), stream=bool(body.stream))
+    billing = _Billing(caller, request_id, request.headers.get("idempotency-key"))
+    return await _respond(request, service, body.to_request(), billing, stream=bool(body.stream))
 
 
 @router.post("/v1/images/edits", response_model=None)
 async def create_image_edit(
-    request: Request, service: ServiceDep, settings: SettingsDep
+    request: Request, service: ServiceDep, settings: SettingsDep, caller: CallerDep, request_id: RequestIdDep
 ) -> Response | StreamingResponse:
     limits = settings.server
     _check_content_length(request, limits)
@@ -58,18 +65,32 @@ async def create_image_edit(
         mask = await read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
     finally:
         await form.close()
-    return await _respond(request, service, body.to_edit_request(images, mask), stream=bool(body.stream))
+    billing = _Billing(caller, request_id, request.headers.get("idempotency-key"))
+    return await _respond(
+        request, service, body.to_edit_request(images, mask), billing, stream=bool(body.stream)
+    )
+
+
+@dataclass(frozen=True)
+class _Billing:
+    caller: Caller
+    request_id: str
+    idempotency_key: str | None
 
 
 async def _respond(
-    http: Request, service: ImageService, request: ImageRequest, *, stream: bool
+    http: Request, service: ImageService, request: ImageRequest, billing: _Billing, *, stream: bool
 ) -> Response | StreamingResponse:
     prepared = await service.prepare(request)
+    options = {"request_id": billing.request_id, "idempotency_key": billing.idempotency_key}
     if stream:
-        events = service.stream(prepared)
-        await anext(events)  # admission: a full queue still gets a plain 429 before the stream starts
-        return StreamingResponse(image_events(prepared, events), media_type="text/event-stream")
-    work = asyncio.ensure_future(service.create(prepared))
+        events = service.stream(prepared, billing.caller, **options)
+        accepted = await anext(events)  # paid for and queued: limits, budget and a full queue answer before
+        headers = {**getattr(accepted, "headers", {}), "x-request-id": billing.request_id}
+        return StreamingResponse(
+            image_events(prepared, events), media_type="text/event-stream", headers=headers
+        )
+    work = asyncio.ensure_future(service.create(prepared, billing.caller, **options))
     if not await _finished_unless_disconnected(http, work):
         return Response(status_code=499)  # nobody is listening; the job was cancelled
     result = work.result()
@@ -80,7 +101,8 @@ async def _respond(
         usage=result.usage.to_openai_dict(),
         **describe_output(prepared),
     )
-    return JSONResponse(response.model_dump(exclude_none=True))
+    headers = {**result.headers, "x-request-id": billing.request_id}
+    return JSONResponse(response.model_dump(exclude_none=True), headers=headers)
 
 
 async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any]) -> bool:

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter
 
-from gazo.api.deps import ServiceDep
+from gazo.api.deps import CallerDep, ServiceDep
 from gazo.api.protocol import Model, ModelList
 from gazo.errors import ModelNotFound
 
@@ -15,14 +15,14 @@ _STARTED = int(time.time())
 
 
 @router.get("/v1/models")
-async def list_models(service: ServiceDep) -> ModelList:
+async def list_models(service: ServiceDep, caller: CallerDep) -> ModelList:
     return ModelList(
         data=[_describe(service, model_id, target) for model_id, target in service.engine.models()]
     )
 
 
 @router.get("/v1/models/{model_id:path}")
-async def retrieve_model(model_id: str, service: ServiceDep) -> Model:
+async def retrieve_model(model_id: str, service: ServiceDep, caller: CallerDep) -> Model:
     for candidate, target in service.engine.models():
         if candidate == model_id:
             return _describe(service, candidate, target)

@@ -1,0 +1,68 @@
+"""`GET /v1/organization/usage/images` and `GET /v1/organization/costs`, in OpenAI's usage-API shape."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from gazo.api.deps import CallerDep, ServiceDep
+
+router = APIRouter()
+
+ListQuery = Annotated[list[str] | None, Query()]
+
+
+@router.get("/v1/organization/usage/images")
+async def usage_images(
+    service: ServiceDep,
+    caller: CallerDep,
+    start_time: int,
+    end_time: int | None = None,
+    bucket_width: str = "1d",
+    group_by: ListQuery = None,
+    limit: int | None = None,
+    page: str | None = None,
+    api_key_ids: ListQuery = None,
+    models: ListQuery = None,
+    sizes: ListQuery = None,
+    sources: ListQuery = None,
+) -> dict[str, Any]:
+    """Images and tokens per time bucket (admin keys; an organisation's admin sees its own)."""
+    filters = {"api_key_ids": api_key_ids, "models": models, "sizes": sizes, "sources": sources}
+    return await asyncio.to_thread(
+        service.meter.usage_buckets,
+        caller,
+        start_time=start_time,
+        end_time=end_time,
+        bucket_width=bucket_width,
+        group_by=group_by or (),
+        limit=limit,
+        page=page,
+        **filters,
+    )
+
+
+@router.get("/v1/organization/costs")
+async def costs(
+    service: ServiceDep,
+    caller: CallerDep,
+    start_time: int,
+    end_time: int | None = None,
+    bucket_width: str = "1d",
+    group_by: ListQuery = None,
+    limit: int | None = None,
+    page: str | None = None,
+) -> dict[str, Any]:
+    """Money per time bucket, by model (`line_item`) or key."""
+    return await asyncio.to_thread(
+        service.meter.costs,
+        caller,
+        start_time=start_time,
+        end_time=end_time,
+        bucket_width=bucket_width,
+        group_by=group_by or (),
+        limit=limit,
+        page=page,
+    )

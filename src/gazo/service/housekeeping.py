@@ -1,0 +1,31 @@
+"""Background upkeep of the money path: release holds of dead processes, purge retained prompts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from gazo.billing.meter import Meter
+
+logger = logging.getLogger(__name__)
+
+STALE_EVERY_S = 60.0
+PURGE_EVERY_S = 3600.0
+
+
+def start_housekeeping(meter: Meter) -> list[asyncio.Task[None]]:
+    """Periodic tasks on the running loop; the caller cancels them on shutdown."""
+    return [
+        asyncio.create_task(_every(STALE_EVERY_S, meter.release_stale, "release stale reservations")),
+        asyncio.create_task(_every(PURGE_EVERY_S, meter.purge_retained, "purge retained prompts")),
+    ]
+
+
+async def _every(period_s: float, work: Callable[[], object], what: str) -> None:
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await asyncio.to_thread(work)
+        except Exception:  # upkeep must never stop; the next round tries again
+            logger.exception("could not %s", what)
