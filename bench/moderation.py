@@ -1,0 +1,150 @@
+"""Moderation on the held-out split: recall, false positives and latency, per category, language and level.
+
+Run: ``PYTHONPATH=src python bench/moderation.py [--split test] [--images 20]``. It loads `Moderation`
+with default settings and checks every prompt of the split (never used in training) at `auto` and `low`:
+
+* recall on clear violations (both levels) and on borderline ones (`auto`), and how often `low` lets
+  the borderline through (it should: that is what `low` is for);
+* how often a blocked violation got its own category;
+* false-positive rates on safe prompts and on tricky-safe ones (hard negatives), per level;
+* latency of one `check_prompt` (single thread, median and p95) and of one `check_image` on a
+  1024x1024 picture, plus model load time. Targets (issue 4): recall >= 0.95 on clear violations at
+  both levels, false positives <= 2%, under 10 ms a prompt.
+
+The machine's load average is printed too: on a shared 2-core host, latency moves with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections import defaultdict
+
+import numpy as np
+from PIL import Image
+
+from gazo.moderation import CATEGORIES, Moderation, Strictness
+from gazo.moderation.dataset import Example, load_examples
+from gazo.settings import ModerationSettings
+
+Tally = dict[tuple[str, ...], list[int]]
+
+
+def _rate(tally: Tally, key: tuple[str, ...]) -> str:
+    hit, total = tally.get(key, [0, 0])
+    return f"{hit / total:5.3f} ({hit}/{total})" if total else "    -"
+
+
+def evaluate(moderation: Moderation, examples: list[Example]) -> tuple[Tally, list[float]]:
+    tally: Tally = defaultdict(lambda: [0, 0])
+    latencies = []
+    for example in examples:
+        start = time.perf_counter()
+        auto = moderation.check_prompt(example.text, Strictness.AUTO)
+        latencies.append(time.perf_counter() - start)
+        low = moderation.check_prompt(example.text, Strictness.LOW)
+        for language in (example.language, "all"):
+            if not example.violating:
+                for name, verdict in (("auto", auto), ("low", low)):
+                    tally[(example.label, language, name)][0] += verdict.blocked
+                    tally[(example.label, language, name)][1] += 1
+                continue
+            key = (example.category or "", language)
+            if example.label == "clear":
+                for name, verdict in (("auto", auto), ("low", low)):
+                    tally[(*key, "clear", name)][0] += verdict.blocked
+                    tally[(*key, "clear", name)][1] += 1
+            else:
+                tally[(*key, "borderline", "auto")][0] += auto.blocked
+                tally[(*key, "borderline", "auto")][1] += 1
+                tally[(*key, "borderline", "low-allows")][0] += not low.blocked
+                tally[(*key, "borderline", "low-allows")][1] += 1
+            if auto.blocked:
+                tally[(*key, "category")][0] += auto.category == example.category
+                tally[(*key, "category")][1] += 1
+            for label in (example.label, "violations"):
+                for name, verdict in (("auto", auto), ("low", low)):
+                    if name == "auto" or label != "borderline":
+                        tally[("all", language, label, name)][0] += verdict.blocked
+                        tally[("all", language, label, name)][1] += 1
+    return tally, latencies
+
+
+def print_report(tally: Tally) -> None:
+    header = (
+        f"{'category':17s} {'lang':4s} {'clear@auto':>16s} {'clear@low':>16s} {'border@auto':>16s} "
+        f"{'low allows border':>17s} {'right category':>16s}"
+    )
+    print(header)
+    print("-" * len(header))
+    for category in (*CATEGORIES, "all"):
+        for language in ("en", "ja", "all"):
+            key = (category, language)
+            if category == "all":
+                cells = [_rate(tally, ("all", language, "clear", lv)) for lv in ("auto", "low")]
+                cells += [_rate(tally, ("all", language, "borderline", "auto")), "", ""]
+            else:
+                cells = [
+                    _rate(tally, (*key, "clear", "auto")),
+                    _rate(tally, (*key, "clear", "low")),
+                    _rate(tally, (*key, "borderline", "auto")),
+                    _rate(tally, (*key, "borderline", "low-allows")),
+                    _rate(tally, (*key, "category")),
+                ]
+            print(f"{category:17s} {language:4s} " + " ".join(f"{c:>16s}" for c in cells))
+    print()
+    print(f"{'false positives':17s} {'lang':4s} {'auto':>16s} {'low':>16s}")
+    for label in ("safe", "tricky"):
+        for language in ("en", "ja", "all"):
+            cells = [_rate(tally, (label, language, lv)) for lv in ("auto", "low")]
+            print(f"{label:17s} {language:4s} " + " ".join(f"{c:>16s}" for c in cells))
+
+
+def photo_like(size: int = 1024, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    base = np.stack([x / size * 255, y / size * 255, (x + y) / (2 * size) * 255], axis=-1)
+    return Image.fromarray(np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--split", default="test", choices=("test", "train"), help="train: sanity only")
+    parser.add_argument("--images", type=int, default=20, help="image checks to time")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    moderation = Moderation.from_settings(ModerationSettings())
+    moderation.load()
+    load_s = time.perf_counter() - start
+    examples = load_examples(split=args.split)
+    print(f"gazo moderation bench: split={args.split}, {len(examples)} prompts, {platform.processor() or ''}")
+    print(f"cpus={os.cpu_count()}, load average before={os.getloadavg()[0]:.2f}, model load {load_s:.2f} s\n")
+
+    tally, latencies = evaluate(moderation, examples)
+    print_report(tally)
+
+    image = photo_like()
+    moderation.check_image(image)
+    image_s = []
+    for _ in range(args.images):
+        begin = time.perf_counter()
+        moderation.check_image(image)
+        image_s.append(time.perf_counter() - begin)
+    ms = sorted(x * 1000 for x in latencies)
+    print(
+        f"\nlatency per prompt (check_prompt, auto, one thread): median {statistics.median(ms):.2f} ms, "
+        f"p95 {ms[int(0.95 * (len(ms) - 1))]:.2f} ms, max {ms[-1]:.2f} ms over {len(ms)} prompts"
+    )
+    image_ms = statistics.median(image_s) * 1000
+    print(f"latency per image (check_image, 1024x1024 RGB): median {image_ms:.1f} ms")
+    print(f"load average after={os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Train the prompt classifier's head on the `train` split and save it to ``data/head.npz``.
+
+    python -m gazo.moderation.train          # fit and save (about 30 s)
+    python -m gazo.moderation.train --cv     # first print 5-fold cross-validation on the train split
+
+Only the `train` split is ever read here: the `test` split is for ``bench/moderation.py``. Thresholds
+and features are chosen with ``--cv`` (folds grouped by seed, so a seed's variants never straddle
+folds). real-person examples are left out of fitting: that category is decided from the sexual and
+violence classes plus the list of public figures, not learned. Needs scikit-learn (a training-time
+dependency only; the server just multiplies by the saved weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections import defaultdict
+
+import numpy as np
+
+from gazo.moderation.base import Strictness
+from gazo.moderation.classifier import SAFE, Head, extract
+from gazo.moderation.dataset import Example, load_examples
+from gazo.moderation.embedding import MiniLMEncoder
+from gazo.moderation.lexicon import Lexicon, PeopleIndex, normalize
+from gazo.moderation.policy import Thresholds, decide
+
+C = 10.0  # inverse L2 strength, chosen by --cv
+
+
+def target(example: Example) -> str:
+    return SAFE if not example.violating else f"{example.category}:{example.label}"
+
+
+def data_sha256(examples: list[Example]) -> str:
+    """Fingerprint of the training rows, stored in the head so a test can tell it is stale."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(f"{example.text}\t{target(example)}\n".encode())
+    return digest.hexdigest()
+
+
+def _fit(x: np.ndarray, y: np.ndarray):  # -> LogisticRegression; sklearn is imported lazily
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=5000).fit(x, y)
+
+
+def cross_validate(examples: list[Example], x: np.ndarray, thresholds: Thresholds) -> None:
+    from sklearn.model_selection import GroupKFold
+
+    y = np.array([target(e) for e in examples])
+    groups = np.array([e.group for e in examples])
+    fitted = np.array([e.category != "real-person" for e in examples])
+    probs: list[dict[str, float]] = [{} for _ in examples]
+    for train_idx, held_idx in GroupKFold(5).split(x, y, groups):
+        model = _fit(x[train_idx[fitted[train_idx]]], y[train_idx[fitted[train_idx]]])
+        for i, row in zip(held_idx, model.predict_proba(x[held_idx]), strict=True):
+            probs[i] = dict(zip(model.classes_, row.tolist(), strict=True))
+    lexicon, people = Lexicon.load(), PeopleIndex.load()
+    tally: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for example, p in zip(examples, probs, strict=True):
+        text = normalize(example.text)
+        person = people.mentions_person(text)
+        hits = lexicon.scan(text, person=person)
+        for level in Strictness:
+            blocked = decide(p, hits, person, level, thresholds)[0] is not None
+            if example.violating and (example.label == "clear" or level is Strictness.AUTO):
+                key = (example.language, example.category or "", example.label, level.value, "recall")
+            elif not example.violating:
+                key = (example.language, example.label, level.value, "false positives")
+            else:
+                continue
+            tally[key][0] += blocked
+            tally[key][1] += 1
+    for key in sorted(tally):
+        hit, total = tally[key]
+        print(f"{' '.join(key):55s} {hit / total:6.3f}  ({total})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cv", action="store_true", help="print 5-fold cross-validation first")
+    parser.add_argument("--auto", type=float, default=Thresholds().auto, help="auto threshold for --cv")
+    parser.add_argument("--low", type=float, default=Thresholds().low, help="low threshold for --cv")
+    args = parser.parse_args()
+    examples = load_examples(split="train")
+    encoder = MiniLMEncoder()
+    x = np.stack([extract(encoder, e.text, normalize(e.text)).dense() for e in examples])
+    if args.cv:
+        cross_validate(examples, x, Thresholds(args.auto, args.low))
+    fitted = [i for i, e in enumerate(examples) if e.category != "real-person"]
+    model = _fit(x[fitted], np.array([target(examples[i]) for i in fitted]))
+    head = Head(
+        weights=model.coef_.T.astype(np.float32),
+        bias=model.intercept_.astype(np.float32),
+        classes=tuple(model.classes_.tolist()),
+        data_sha256=data_sha256([examples[i] for i in fitted]),
+    )
+    head.save()
+    print(
+        f"saved head: {len(head.classes)} classes, {head.weights.shape[0]} features, {len(fitted)} examples"
+    )
+
+
+if __name__ == "__main__":
+    main()
