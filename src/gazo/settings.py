@@ -11,7 +11,7 @@ import contextvars
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -228,6 +228,84 @@ class BillingSettings(_Section):
         return value
 
 
+class ModerationSettings(_Section):
+    """Checks on every prompt, input image and output image; on by default, only operators turn them off."""
+
+    class Rule(_Section):
+        """An operator's own blocked phrases, e.g. `terms = ["in the style of Studio Ghibli"]`."""
+
+        name: str = Field(min_length=1, description="Rule id, reported in the verdict (`rule`) and the log.")
+        terms: list[str] = Field(
+            min_length=1,
+            description="Words or phrases that block: whole words, case-insensitive, punctuation "
+            "ignored (`Studio-Ghibli` matches `studio ghibli`); Japanese phrases match anywhere.",
+        )
+        reason: str = Field(min_length=1, description="Message the client gets when this rule blocks.")
+        organizations: list[str] = Field(
+            default_factory=list,
+            description="Organisations (of the API key) it applies to; empty: every request.",
+        )
+
+    class AllowList(_Section):
+        """Phrases the classifiers misread (e.g. a product name): removed before the prompt is read."""
+
+        phrases: list[str] = Field(
+            min_length=1,
+            description="Phrases removed from what the prompt check reads; the rest of the prompt is "
+            "still checked, and sexual/minors is always judged on the full prompt.",
+        )
+        organizations: list[str] = Field(
+            default_factory=list,
+            description="Organisations (of the API key) it applies to; empty: every request.",
+        )
+
+    enabled: bool = Field(
+        True,
+        description="Run the prompt and image classifiers. Turning them off is an explicit operator "
+        "decision (a request can only pick `auto` or `low`); organisation rules apply either way.",
+    )
+    prompt_auto_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Probability that a prompt violates at all (clear or borderline) at which "
+        "`moderation: auto` blocks it (besides everything `low` blocks).",
+    )
+    prompt_low_threshold: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="Probability that a prompt is a clear violation at which it is blocked at both levels.",
+    )
+    image_auto_threshold: float = Field(
+        0.5, gt=0, le=1, description="open_nsfw score at which an image is blocked under `auto`."
+    )
+    image_low_threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="open_nsfw score at which an image is blocked under `low` (at least the `auto` one).",
+    )
+    rules: list[Rule] = Field(
+        default_factory=list,
+        description="Organisation rules, as `[[moderation.rules]]` tables: `name`, `terms` (phrases that "
+        "block), `reason` (what the client reads) and optional `organizations` (default: every request). "
+        "They block at every level, even with `enabled = false`, and the verdict names the rule.",
+    )
+    allow: list[AllowList] = Field(
+        default_factory=list,
+        description="Allow-lists that override false positives, as `[[moderation.allow]]` tables: `phrases` "
+        "and optional `organizations`. The phrases are removed before the prompt check reads the prompt; "
+        "the rest is still checked, and sexual/minors always on the full prompt.",
+    )
+
+    @model_validator(mode="after")
+    def _check_image_thresholds(self) -> ModerationSettings:
+        if self.image_auto_threshold > self.image_low_threshold:
+            raise ValueError("`image_auto_threshold` may not exceed `image_low_threshold`")
+        return self
+
+
 class Settings(BaseSettings):
     """gazo's whole configuration, validated once and frozen."""
 
@@ -271,6 +349,11 @@ class Settings(BaseSettings):
         None,
         description="Redis that several gazo processes share rate-limit counters through "
         "(`redis://host:6379/0`); default: counters in-process. Top level so that `GAZO_REDIS_URL` sets it.",
+    )
+
+    moderation: ModerationSettings = Field(
+        default_factory=ModerationSettings,
+        description="Prompt and image moderation (on by default), thresholds, organisation rules.",
     )
 
     @field_validator("data_dir")

@@ -7,6 +7,7 @@ transport calls this class, none of them can skip a gate.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -20,11 +21,14 @@ from gazo.billing.values import Caller, Reservation
 from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import ContentPolicyViolation, RequestTimeout
 from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
-from gazo.jobs import ImageRequest, Progress, RenderedImage
+from gazo.jobs import EditJob, ImageRequest, Progress, RenderedImage
+from gazo.moderation import Moderation, Verdict
 from gazo.provenance import Ingredient, Provenance, VerificationReport
 from gazo.service.checks import PreparedRequest, prepare
 from gazo.service.housekeeping import start_housekeeping
 from gazo.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Accepted", "FinalImage", "ImageResult", "ImageService", "PartialImage", "PreparedRequest", "Step"]
 
@@ -77,8 +81,11 @@ class ImageResult:
 class ImageService:
     """Generations and edits, from a checked request to signed bytes and usage."""
 
-    def __init__(self, engine: Engine, settings: Settings, provenance: Provenance, meter: Meter) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, provenance: Provenance, meter: Meter, moderation: Moderation
+    ) -> None:
         self.engine = engine
+        self.moderation = moderation
         self.settings = settings
         self.provenance = provenance
         self.meter = meter
@@ -95,6 +102,7 @@ class ImageService:
 
     async def start(self) -> None:
         await self.engine.start()
+        await asyncio.to_thread(self.moderation.load)
         self._housekeeping = start_housekeeping(self.meter)
 
     async def close(self) -> None:
@@ -115,7 +123,17 @@ class ImageService:
     async def prepare(self, request: ImageRequest) -> PreparedRequest:
         """Every check that can refuse `request`, run before any work (decoding runs off the event loop)."""
         model = self.engine.resolve(request.model)
-        return await asyncio.to_thread(prepare, request, model, self.settings.server)
+        prepared = await asyncio.to_thread(prepare, request, model, self.settings.server)
+        await asyncio.to_thread(self._moderate_inputs, prepared)
+        return prepared
+
+    def _moderate_inputs(self, prepared: PreparedRequest) -> None:
+        """The prompt and every input image, before any work or money is spent on them."""
+        level = prepared.request.moderation
+        _refuse(self.moderation.check_prompt(prepared.request.prompt, level=level), "prompt")
+        if isinstance(prepared.job, EditJob):
+            for image in prepared.job.images:
+                _refuse(self.moderation.check_image(image, level=level), "image")
 
     async def create(self, prepared: PreparedRequest, caller: Caller, **billing: str | None) -> ImageResult:
         """Render and return every image at once (the non-streaming response)."""
@@ -218,6 +236,7 @@ class ImageService:
             image = keep_unmasked(prepared.original, image, prepared.region)
         if prepared.matte:
             image = matte_from_border(image)
+        _refuse(self.moderation.check_image(image, level=prepared.request.moderation), None)
         request = prepared.request
         data = encode_image(
             image,
@@ -277,3 +296,13 @@ def _release_status(error: BaseException) -> str:
     if isinstance(error, GeneratorExit | asyncio.CancelledError):
         return "cancelled"
     return "moderation_blocked" if isinstance(error, ContentPolicyViolation) else "failed"
+
+
+def _refuse(verdict: Verdict, param: str | None) -> None:
+    """A blocked verdict becomes OpenAI's moderation error; the reason never quotes the prompt."""
+    if verdict.blocked:
+        what = f"category {verdict.category}" if verdict.category else f"rule {verdict.rule}"
+        logger.info("moderation blocked a request (%s, level %s)", what, verdict.level)
+        raise ContentPolicyViolation(
+            f"Your request was rejected by the safety system ({what}): {verdict.reason}", param=param
+        )

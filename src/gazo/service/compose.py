@@ -14,6 +14,7 @@ from gazo.billing.meter import Meter
 from gazo.engine.base import Engine
 from gazo.engine.local import LocalEngine
 from gazo.engine.metrics import EngineMetrics
+from gazo.moderation import Moderation
 from gazo.plugins import backend_classes, load_plugins
 from gazo.provenance import Provenance
 from gazo.settings import ModelSpec, Settings
@@ -42,4 +43,5 @@ def build_service(
         settings.provenance, data_dir=settings.data_dir, version=__version__
     )
     meter = Meter.from_settings(settings)
-    return service_class(engine or build_local_engine(settings), settings, provenance, meter)
+    moderation = Moderation.from_settings(settings.moderation)
+    return service_class(engine or build_local_engine(settings), settings, provenance, meter, moderation)
