@@ -34,11 +34,20 @@ def wait_until_ready(
             ready = None
         if ready is not None and ready.status_code == 200:
             return
-        models = ready.json().get("models", {}) if ready is not None else {}
+        models = _models_of(ready)
         if any(str(state).startswith("failed") for state in models.values()):
             raise RuntimeError(f"a model failed to load: {models}\n{log()[-5000:]}")
         time.sleep(0.2)
     raise TimeoutError(f"the server was not ready after {timeout_s} s:\n{log()[-5000:]}")
+
+
+def _models_of(ready: httpx.Response | None) -> dict[str, object]:
+    """Model states from a `/readyz` body; empty while a proxy (Ray) still answers without JSON."""
+    try:
+        body = ready.json() if ready is not None else {}
+    except ValueError:
+        return {}
+    return body.get("models", {}) if isinstance(body, dict) else {}
 
 
 class GazoServer:
