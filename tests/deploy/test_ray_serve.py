@@ -10,13 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import ray
 
 from tests.api.test_edits import centre_mask, photo
 from tests.support.credentials import read_credentials, trust_anchor
 from tests.support.pixels import changed_pixels, decode_b64, png_bytes
 from tests.support.server import GazoServer
-
-ray = pytest.importorskip("ray")
 
 CONFIG = """
 [ray]

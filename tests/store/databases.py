@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gazo.store.database import Database, sqlite_url
+from tests.support.services import missing_service
 
 PG_ADMIN_URL = os.environ.get("GAZO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GAZO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -36,7 +37,7 @@ def temporary_pg_database() -> Iterator[str]:
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}")
+        missing_service(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}")
     try:
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -83,7 +84,7 @@ def redis_url() -> Iterator[str]:
     try:
         client.ping()
     except redis.RedisError as error:
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
+        missing_service(f"Redis not reachable at {REDIS_URL}: {error}")
     finally:
         client.close()
     yield REDIS_URL

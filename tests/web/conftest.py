@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.services import missing_service
 from tests.web.serve import running_playground
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -19,7 +20,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """pytest-playwright's launch options, pointed at the system Chromium (`apt-get install chromium`)."""
     if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        missing_service("Chromium is not installed (apt-get install chromium)")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
 
 
