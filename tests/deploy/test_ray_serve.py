@@ -1,18 +1,30 @@
-"""`gazo serve --ray` on a local Ray cluster: the same API through two ModelWorker replicas."""
+"""`gazo serve --ray` on a local Ray cluster: the same API through two ModelWorker replicas.
+
+The gateway meters into a real PostgreSQL database, as a cluster deployment would, so the tests can
+hold every response's `usage` against the ledger's rows.
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+import openai
 import pytest
 import ray
+from sqlalchemy import select
 
+from gazo.store.database import Database
+from gazo.store.tables import Usage
 from tests.api.test_edits import centre_mask, photo
+from tests.store.databases import temporary_pg_database
 from tests.support.credentials import read_credentials, trust_anchor
 from tests.support.pixels import changed_pixels, decode_b64, png_bytes
 from tests.support.server import GazoServer
@@ -39,16 +51,45 @@ steps = {{ low = 2, medium = 3, high = 200 }}
 
 
 @pytest.fixture(scope="module")
-def ray_gazo(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
+def ledger_url() -> Iterator[str]:
+    """An empty PostgreSQL database for the gateway's usage ledger (migrated by `gazo serve`)."""
+    with temporary_pg_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ray_gazo(
+    shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory, ledger_url: str
+) -> Iterator[GazoServer]:
     folder = tmp_path_factory.mktemp("ray")
     config = folder / "gazo.toml"
     config.write_text(CONFIG.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
-    server = GazoServer(folder / "data", config=config, args=("--ray",), env={"RAY_USAGE_STATS_ENABLED": "0"})
+    env = {"RAY_USAGE_STATS_ENABLED": "0", "GAZO_DATABASE_URL": ledger_url}
+    server = GazoServer(folder / "data", config=config, args=("--ray",), env=env)
     try:
         yield server.start(timeout_s=180)
     finally:
         server.stop()
         subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True)
+
+
+def _ledger_rows(url: str, request_ids: list[str]) -> dict[str, Usage]:
+    database = Database(url)
+    try:
+        with database.reading() as session:
+            rows = session.scalars(select(Usage).where(Usage.request_id.in_(request_ids))).all()
+    finally:
+        database.dispose()
+    return {row.request_id: row for row in rows}
+
+
+def _generate(sdk: openai.OpenAI, request_id: str, **fields: object) -> openai.types.ImagesResponse:
+    return sdk.images.generate(prompt=request_id, extra_headers={"X-Request-Id": request_id}, **fields)
+
+
+def _replica_retries(base_url: str) -> float:
+    metrics = httpx.get(f"{base_url}/metrics", timeout=10).text
+    return sum(float(v) for v in re.findall(r"^gazo_replica_retries_total\{[^}]*\} (\S+)$", metrics, re.M))
 
 
 def test_generations_edits_and_streams_work_through_ray(ray_gazo: GazoServer) -> None:
@@ -76,13 +117,15 @@ def test_generations_edits_and_streams_work_through_ray(ray_gazo: GazoServer) ->
     ]
 
 
-def test_requests_spread_over_both_replicas_and_survive_losing_one(ray_gazo: GazoServer) -> None:
-    sdk = ray_gazo.client(timeout=120)
+def test_requests_spread_over_both_replicas_and_survive_losing_one_mid_load(
+    ray_gazo: GazoServer, ledger_url: str
+) -> None:
+    sdk = ray_gazo.client(timeout=180)
+    run = uuid.uuid4().hex[:8]
+    quick = [f"quick-{run}-{i}" for i in range(8)]
     with ThreadPoolExecutor(4) as pool:
-        results = list(
-            pool.map(lambda i: sdk.images.generate(prompt=f"p{i}", size="128x128", quality="low"), range(8))
-        )
-    assert len(results) == 8
+        futures = {rid: pool.submit(_generate, sdk, rid, size="128x128", quality="low") for rid in quick}
+        responses = {rid: future.result() for rid, future in futures.items()}
     ray.init(address="auto", ignore_reinit_error=True, log_to_driver=False)
     try:
         from ray import serve
@@ -90,22 +133,46 @@ def test_requests_spread_over_both_replicas_and_survive_losing_one(ray_gazo: Gaz
         handle = serve.get_deployment_handle("ModelWorker-tiny", app_name="gazo")
         served = dict(handle.served.remote().result() for _ in range(20))
         assert len(served) == 2 and all(count > 0 for count in served.values()), served
-        replica = next(
-            actor
-            for actor in ray.util.list_named_actors(all_namespaces=True)
-            if "ModelWorker-tiny" in actor["name"]
-        )
-        ray.kill(ray.get_actor(replica["name"], namespace=replica["namespace"]), no_restart=True)
+
+        # Four slow jobs (200 steps each) fill both replicas; one replica dies while they render.
+        slow = [f"slow-{run}-{i}" for i in range(4)]
+        with ThreadPoolExecutor(4) as pool:
+            pending = {
+                rid: pool.submit(_generate, sdk, rid, size="256x256", quality="high", n=1 + i % 2)
+                for i, rid in enumerate(slow)
+            }
+            time.sleep(1.5)
+            assert not any(future.done() for future in pending.values()), "the slow jobs were too quick"
+            replica = next(
+                actor
+                for actor in ray.util.list_named_actors(all_namespaces=True)
+                if "ModelWorker-tiny" in actor["name"]
+            )
+            ray.kill(ray.get_actor(replica["name"], namespace=replica["namespace"]), no_restart=True)
+            responses |= {rid: future.result() for rid, future in pending.items()}
     finally:
         ray.shutdown()
+    assert _replica_retries(ray_gazo.base_url) >= 1  # the dead replica's jobs ran again elsewhere
+    for rid in slow:
+        assert len(responses[rid].data) == 1 + slow.index(rid) % 2
+
+    rows = _ledger_rows(ledger_url, [*quick, *slow])
+    assert sorted(rows) == sorted(responses)  # one row per request, none lost with the replica
+    for rid, response in responses.items():
+        row, usage = rows[rid], response.usage
+        assert row.status == "succeeded", (rid, row.status)
+        assert row.text_input_tokens == usage.input_tokens_details.text_tokens
+        assert row.image_input_tokens == usage.input_tokens_details.image_tokens
+        assert row.image_output_tokens == usage.output_tokens
+        assert row.cost_micros == (
+            5 * row.text_input_tokens + 10 * row.image_input_tokens + 40 * row.image_output_tokens
+        )
     for index in range(4):
         result = sdk.images.generate(prompt=f"after {index}", size="128x128", quality="low")
         assert decode_b64(result.data[0].b64_json)[0].size == (128, 128)
 
 
 def test_full_replicas_and_queues_answer_429(ray_gazo: GazoServer) -> None:
-    import openai
-
     sdk = ray_gazo.client(timeout=120)
 
     def attempt(index: int) -> object:

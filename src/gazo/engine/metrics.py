@@ -35,6 +35,12 @@ class EngineMetrics:
         self.rejected = Counter(
             "gazo_rejected", "Jobs refused because the queue was full.", ["model"], registry=self.registry
         )
+        self.replica_retries = Counter(
+            "gazo_replica_retries",
+            "Jobs run again because the replica running them died (Ray).",
+            ["model"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "gazo_requests",
             "API requests by operation and status.",

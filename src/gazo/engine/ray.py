@@ -3,6 +3,10 @@
 The gateway keeps the model registry (names, aliases, options) without loading any weights; the
 workers load them. Events, partial images included, stream back through the handle, and closing
 the stream cancels the replica's job at its next step, exactly as in-process.
+
+A replica that dies mid-job (node lost, process killed) does not fail the request: the job runs
+again on another replica, and the events the caller already has are not repeated. The request is
+charged once, by the gateway, whichever replica finished it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ray.exceptions import RayTaskError
+from ray.exceptions import RayActorError, RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
 from gazo.backends.registry import ModelRegistry
@@ -25,6 +29,9 @@ from gazo.jobs import Job, Progress, RenderedImage
 from gazo.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
+
+#: How many times a job moves to another replica when the one running it dies.
+REPLICA_RETRIES = 2
 
 
 class RayEngine:
@@ -75,6 +82,29 @@ class RayEngine:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
 
     async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+        step_reached, images_done = -1, set[int]()
+        for attempt in range(REPLICA_RETRIES + 1):
+            try:
+                async for event in self._render_on_a_replica(job):
+                    if isinstance(event, Progress):  # a rerun replays steps the caller already saw
+                        if event.step <= step_reached:
+                            continue
+                        step_reached = event.step
+                    elif event.index in images_done:
+                        continue
+                    else:
+                        images_done.add(event.index)
+                    yield event
+                return
+            except RayActorError as error:
+                if attempt == REPLICA_RETRIES:
+                    raise Unavailable(
+                        f"The replicas running `{job.model}` kept failing ({error.__class__.__name__})."
+                    ) from None
+                logger.warning("a `%s` replica died mid-job (%s); running it again", job.model, error)
+                self.metrics.replica_retries.labels(job.model).inc()
+
+    async def _render_on_a_replica(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
         stream = None
         try:
             stream = self.handles[job.model].options(stream=True).render.remote(job)
