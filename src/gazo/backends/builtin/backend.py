@@ -25,8 +25,8 @@ from gazo.backends.builtin.edit import plan_edit
 from gazo.backends.builtin.prompt import parse_prompt
 from gazo.backends.builtin.scene import plan_scene
 from gazo.backends.builtin.semantic import Embedder
-from gazo.backends.builtin.typeset import Fonts
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
+from gazo.typography.fonts import Fonts
 
 logger = logging.getLogger(__name__)
 

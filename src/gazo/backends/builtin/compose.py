@@ -17,7 +17,8 @@ from gazo.backends.builtin.backgrounds import add_grain, paint_background
 from gazo.backends.builtin.layout import Box, Spot
 from gazo.backends.builtin.lexicon import RGB
 from gazo.backends.builtin.scene import Scene
-from gazo.backends.builtin.typeset import Fonts, choose_look, draw_block, fit
+from gazo.typography.fonts import Fonts
+from gazo.typography.typeset import choose_look, draw_block, fit, split_box
 
 STAGES = ("background", "subjects", "text", "finish")
 
@@ -119,14 +120,8 @@ def _paste(canvas: Image.Image, layer: Image.Image, origin: tuple[int, int]) -> 
 
 def set_text(canvas: Image.Image, scene: Scene, fonts: Fonts, box: Box) -> None:
     """The first quoted text as the headline; further ones share a smaller line below it."""
-    texts = scene.design.text
-    boxes = [box]
-    if len(texts) > 1:
-        split = box[1] + round((box[3] - box[1]) * 0.66)
-        boxes = [(box[0], box[1], box[2], split), (box[0], split, box[2], box[3])]
-        texts = [texts[0], "  ".join(texts[1:])]
     style = style_of(scene)
-    for text, area in zip(texts, boxes, strict=True):
+    for text, area in split_box(scene.design.text, box):
         block = fit(text, area, fonts, max_lines=3 if len(text) > 12 else 2)
         look = choose_look(canvas, area, scene.palette.accent, style)
         draw_block(canvas, block, area, look, fonts, scene.layout.text_align)

@@ -6,7 +6,9 @@ hold the words that steer the design rather than name something to draw.
 
 from __future__ import annotations
 
-RGB = tuple[int, int, int]
+from gazo.typography.colour import RGB
+
+__all__ = ["RGB"]
 
 
 def _words(text: str) -> frozenset[str]:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from gazo.backends.builtin.lexicon import RGB
 from gazo.backends.builtin.prompt import Design, shade
+from gazo.typography.colour import luminance
 
 
 def hex_rgb(code: str) -> RGB:
@@ -131,27 +132,6 @@ def reference_colours(references: tuple[Image.Image, ...], count: int = 4) -> li
     palette = quantised.getpalette() or []
     counts = sorted(quantised.getcolors() or [], reverse=True)
     return [tuple(palette[3 * i : 3 * i + 3]) for _, i in counts]  # type: ignore[misc]
-
-
-def luminance(rgb: RGB) -> float:
-    """WCAG relative luminance, 0 (black) to 1 (white)."""
-    channels = [c / 255 for c in rgb]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: RGB, b: RGB) -> float:
-    """WCAG contrast ratio, 1 to 21."""
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def readable_on(background: RGB, preferred: RGB) -> RGB:
-    """`preferred` when it stands out on `background` (ratio 4.5), else near-white or near-black."""
-    if contrast(preferred, background) >= 4.5:
-        return preferred
-    light, dark = (255, 255, 255), (20, 20, 28)
-    return light if contrast(light, background) >= contrast(dark, background) else dark
 
 
 def _saturation(rgb: RGB) -> float:

@@ -13,11 +13,8 @@ from dataclasses import dataclass, field
 from gazo.backends.builtin import lexicon as en
 from gazo.backends.builtin import lexicon_ja as ja
 from gazo.backends.builtin.lexicon import RGB
+from gazo.typography.quotes import QUOTES, quoted
 
-_QUOTES = re.compile(
-    r"「(?P<a>[^」]+)」|『(?P<b>[^』]+)』|“(?P<c>[^”]+)”|\"(?P<d>[^\"]+)\"|"
-    r"(?:(?<=^)|(?<=[\s:(]))'(?P<e>[^']+)'(?=$|[\s,.;:!?)])"
-)
 _CLAUSES = re.compile(r"[,;.!?\n、。，！？]+")  # noqa: RUF001 - full-width punctuation ends clauses too
 _SEGMENTS = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*|[^\x00-\x7f]+")
 QUOTED = "\x00"
@@ -57,15 +54,14 @@ class Design:
 def parse_prompt(prompt: str) -> Design:
     """Read `prompt` into a `Design` (pure: no model, no randomness)."""
     design = Design(prompt=prompt)
-    text = _QUOTES.sub(lambda m: _keep_text(design, m), prompt)
+    text = QUOTES.sub(lambda m: _keep_text(design, m), prompt)
     for clause in _CLAUSES.split(text):
         _read_clause(design, clause)
     return design
 
 
 def _keep_text(design: Design, match: re.Match[str]) -> str:
-    quoted = next(value for value in match.groupdict().values() if value)
-    design.text.append(quoted.strip())
+    design.text.append(quoted(match))
     return f" {QUOTED} "
 
 
