@@ -6,6 +6,7 @@ overhead per image (HTTP, encode, sign, queueing) as a share of model time.
 
     python -m bench.serve                       # tiny + realistic-width SD at 256 px, 4 steps
     python -m bench.serve --models tiny --levels 1,4,16 --batch 1,4
+    python -m bench.serve --models tiny --batch 1 --ray-replicas 1,2   # also on Ray Serve
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 import openai
 from tests.support.server import GazoServer, free_port, wait_until_ready
 
+from bench.ray_replicas import ray_gazo
 from bench.realistic import save_realistic_sd
 from gazo.backends.tiny import save_tiny_pipeline
 
@@ -86,15 +88,15 @@ async def _drive(sdk: openai.AsyncOpenAI, concurrency: int, requests: int, size:
 
 
 async def time_to_first_partial(base_url: str, size: str) -> float:
-    client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="bench", max_retries=0, timeout=3600)
-    started = time.perf_counter()
-    stream = await client.images.generate(
-        prompt="a fox", size=size, quality="low", stream=True, partial_images=1
-    )
-    first = None
-    async for _event in stream:
-        first = first or time.perf_counter() - started
-    return first or float("nan")
+    async with client(base_url) as sdk:
+        started = time.perf_counter()
+        stream = await sdk.images.generate(
+            prompt="a fox", size=size, quality="low", stream=True, partial_images=1
+        )
+        first = None
+        async for _event in stream:
+            first = first or time.perf_counter() - started
+        return first or float("nan")
 
 
 def render_seconds(base_url: str) -> tuple[float, float]:
@@ -107,6 +109,16 @@ def render_seconds(base_url: str) -> tuple[float, float]:
     return values.get('gazo_render_seconds_sum{model="bench"}', 0.0), values.get(
         'gazo_render_seconds_count{model="bench"}', 0.0
     )
+
+
+def print_rows(system: str, results: list[LevelResult], base: list[LevelResult]) -> None:
+    """One table row per concurrency level, with the throughput ratio to the baseline's same level."""
+    for result, reference in zip(results, base, strict=True):
+        print(
+            f"{system:<22}{result.concurrency:>5}{result.images_per_s:>9.2f}"
+            f"{result.p50_s:>9.3f}{result.p95_s:>9.3f}"
+            f"{result.images_per_s / reference.images_per_s:>9.2f}"
+        )
 
 
 def requests_for(concurrency: int, minimum: int) -> int:
@@ -130,8 +142,8 @@ async def measure_gazo(
     return results, ttfp, single.p50_s, (after_sum - before_sum) / max(1.0, after_count - before_count)
 
 
-def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -> None:
-    levels = [int(level) for level in args.levels.split(",")]
+def measure_baseline(folder: Path, args: argparse.Namespace, levels: list[int]) -> list[LevelResult]:
+    """The plain diffusers loop behind FastAPI, one request at a time, as a user would write it."""
     port = free_port()
     baseline = subprocess.Popen(
         [
@@ -145,17 +157,18 @@ def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -
     )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", baseline, 900, lambda: "")
-        base = asyncio.run(run_levels(f"http://127.0.0.1:{port}", levels, args.min_requests, args.size))
+        return asyncio.run(run_levels(f"http://127.0.0.1:{port}", levels, args.min_requests, args.size))
     finally:
         baseline.terminate()
         baseline.wait()
+
+
+def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -> None:
+    levels = [int(level) for level in args.levels.split(",")]
+    base = measure_baseline(folder, args, levels)
     print(f"\n== {name} ({args.size}, {args.steps} steps) ==")
     print(f"{'system':<22}{'conc':>5}{'img/s':>9}{'p50 s':>9}{'p95 s':>9}{'x base':>9}")
-    for result in base:
-        print(
-            f"{'baseline diffusers':<22}{result.concurrency:>5}{result.images_per_s:>9.2f}"
-            f"{result.p50_s:>9.3f}{result.p95_s:>9.3f}{1.0:>9.2f}"
-        )
+    print_rows("baseline diffusers", base, base)
     for batch in [int(b) for b in args.batch.split(",")]:
         config = work / f"{name}-batch{batch}.toml"
         config.write_text(CONFIG.format(source=folder, steps=args.steps, batch=batch))
@@ -163,17 +176,32 @@ def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -
             measured = measure_gazo(server.base_url, levels, args.min_requests, args.size)
             results, ttfp, single_p50, model_time = asyncio.run(measured)
         overhead = single_p50 - model_time
-        for result, reference in zip(results, base, strict=True):
-            print(
-                f"{f'gazo (batch {batch})':<22}{result.concurrency:>5}{result.images_per_s:>9.2f}"
-                f"{result.p50_s:>9.3f}{result.p95_s:>9.3f}"
-                f"{result.images_per_s / reference.images_per_s:>9.2f}"
-            )
+        print_rows(f"gazo (batch {batch})", results, base)
         print(
             f"   gazo batch {batch}: time to first partial image {ttfp:.3f} s; "
             f"model time {model_time:.3f} s/image; "
             f"overhead {overhead * 1000:.1f} ms/image = {100 * overhead / model_time:.1f}% of model time"
         )
+    bench_ray(folder, args, levels, base)
+
+
+def bench_ray(folder: Path, args: argparse.Namespace, levels: list[int], base: list[LevelResult]) -> None:
+    """The same levels through `gazo serve --ray` with each replica count; ratios to the baseline."""
+    by_replicas: dict[int, list[LevelResult]] = {}
+    for replicas in [int(r) for r in args.ray_replicas.split(",") if r]:
+        batch = int(args.batch.split(",")[0])
+        with ray_gazo(folder, replicas, steps=args.steps, batch=batch, work=args.work) as server:
+            measured = run_levels(server.base_url, levels, args.min_requests, args.size)
+            by_replicas[replicas] = asyncio.run(measured)
+        print_rows(f"gazo ray x{replicas}", by_replicas[replicas], base)
+    if len(by_replicas) > 1:
+        fewest = by_replicas[min(by_replicas)]
+        for replicas, results in sorted(by_replicas.items())[1:]:
+            ratios = ", ".join(
+                f"c{r.concurrency} {r.images_per_s / f.images_per_s:.2f}x"
+                for r, f in zip(results, fewest, strict=True)
+            )
+            print(f"   ray: {replicas} vs {min(by_replicas)} replicas, images/s: {ratios}")
 
 
 def main() -> None:
@@ -186,6 +214,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--size", default="256x256")
     parser.add_argument("--min-requests", type=int, default=4)
+    parser.add_argument("--ray-replicas", default="", help="also run on Ray Serve with these replica counts")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "gazo-bench")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
