@@ -31,12 +31,32 @@ export function apiUrl(path) {
   return new URL(path.replace(/^\//, ""), document.baseURI).href;
 }
 
-function parseRetryAfter(value) {
-  if (!value) return null;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+/** OpenAI's `x-ratelimit-reset-*` durations ("120ms", "59.9s", "1m0s") in seconds, or null. */
+export function parseDuration(value) {
+  const match = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)s)?(?:([\d.]+)ms)?$/.exec((value || "").trim());
+  if (!match || !match[0]) return null;
+  const [hours = 0, minutes = 0, seconds = 0, millis = 0] = match.slice(1).map((part) => Number(part ?? 0));
+  return hours * 3600 + minutes * 60 + seconds + millis / 1000;
+}
+
+/**
+ * Whole seconds to wait before retrying: `retry-after-ms`, else `retry-after` (seconds or an HTTP
+ * date), else the longest `x-ratelimit-reset-*` (what a proxy that drops `retry-after` leaves).
+ */
+export function retryAfterSeconds(headers) {
+  const exact = Number(headers.get("retry-after-ms") ?? NaN);
+  if (Number.isFinite(exact)) return Math.max(0, Math.ceil(exact / 1000));
+  const value = headers.get("retry-after");
+  if (value) {
+    const seconds = Number(value);
+    if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  }
+  const resets = ["x-ratelimit-reset-requests", "x-ratelimit-reset-images"]
+    .map((name) => parseDuration(headers.get(name)))
+    .filter((seconds) => seconds !== null);
+  return resets.length ? Math.ceil(Math.max(...resets)) : null;
 }
 
 async function errorFrom(response) {
@@ -49,7 +69,7 @@ async function errorFrom(response) {
     param: error.param ?? null,
     code: error.code ?? null,
     status: response.status,
-    retryAfter: parseRetryAfter(response.headers.get("retry-after") ?? response.headers.get("x-ratelimit-reset-requests")),
+    retryAfter: retryAfterSeconds(response.headers),
   });
 }
 

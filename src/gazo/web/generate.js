@@ -37,7 +37,7 @@ export function setupGenerate({ models, actions, openKeyDialog }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (controller) return;
+    if (controller || coolingDown(submit)) return; // requestSubmit (Ctrl+Enter) ignores a disabled button
     clearError(errorSlot);
     const data = new FormData(form);
     const prompt = String(data.get("prompt")).trim();

@@ -33,7 +33,7 @@ export function describeError(error) {
   if (error?.name === "AbortError") return null;
   const { status = 0, code, message, param, retryAfter } = error ?? {};
   if (code === "moderation_blocked") {
-    return { kind: "moderation", title: "Blocked by content moderation", detail: message,
+    return { kind: "moderation", title: "Blocked by content moderation", detail: message, param,
       hint: "Nothing was made from this request. Change the prompt or the image and try again." };
   }
   if (code === "insufficient_quota") {
