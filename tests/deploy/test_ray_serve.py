@@ -190,3 +190,23 @@ def test_full_replicas_and_queues_answer_429(ray_gazo: GazoServer) -> None:
     assert refused, "14 concurrent slow requests never filled two replicas and their queues"
     assert all(error.response.headers.get("retry-after") for error in refused)
     assert len(refused) < 14
+
+
+def test_deleting_the_application_drains_requests_in_flight(ray_gazo: GazoServer, ledger_url: str) -> None:
+    """Runs last: a redeploy or scale-down lets running jobs finish (and be charged) before replicas go."""
+    sdk = ray_gazo.client(timeout=180)
+    request_id = f"drained-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(_generate, sdk, request_id, size="256x256", quality="high")
+        time.sleep(1.5)
+        assert not pending.done()
+        ray.init(address="auto", ignore_reinit_error=True, log_to_driver=False)
+        try:
+            from ray import serve
+
+            serve.delete("gazo", _blocking=False)
+            response = pending.result()
+        finally:
+            ray.shutdown()
+    assert decode_b64(response.data[0].b64_json)[0].size == (256, 256)
+    assert _ledger_rows(ledger_url, [request_id])[request_id].status == "succeeded"

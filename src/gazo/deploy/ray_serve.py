@@ -105,13 +105,18 @@ def build_application(settings: Settings) -> serve.Application:
             max_ongoing_requests=options.max_ongoing_requests,
             max_queued_requests=options.max_queued_requests,
             health_check_period_s=5,
+            # A replica being retired (scale-down, redeploy) finishes its jobs first: none outlives this.
+            graceful_shutdown_timeout_s=settings.server.request_timeout_s,
             **scaling,
         ).bind(data, spec.name)
         for spec in settings.served_models()
     }
     gateway = serve.deployment(serve.ingress()(Gateway))
     return gateway.options(
-        name="Gateway", ray_actor_options={"num_cpus": options.num_cpus}, max_ongoing_requests=256
+        name="Gateway",
+        ray_actor_options={"num_cpus": options.num_cpus},
+        max_ongoing_requests=256,
+        graceful_shutdown_timeout_s=settings.server.request_timeout_s,
     ).bind(data, workers)
 
 
