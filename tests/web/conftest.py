@@ -1,19 +1,28 @@
-"""The playground in Debian's Chromium (never a downloaded browser) against a real gazo server."""
+"""The playground in Debian's Chromium (never a downloaded browser) against a real `gazo serve`."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.keys import create_key
+from tests.support.server import GazoServer
 from tests.support.services import missing_service
-from tests.web.serve import running_playground
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Playground:
+    url: str
+    key: str  #: no limits; stored in every test page's localStorage, as the API key field stores it
+    limited_key: str  #: one request a minute
 
 
 @pytest.fixture(scope="session")
@@ -25,21 +34,37 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def playground(shared_data_dir: Path) -> Iterator[str]:
-    """Base URL of a real gazo app, with the playground router, serving the tiny default model."""
-    with running_playground(shared_data_dir) as url:
-        yield url
+def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
+    """`gazo serve --require-auth` with the built-in default model and two keys from `gazo keys create`."""
+    data_dir = tmp_path_factory.mktemp("playground")
+    key = create_key(data_dir, "playground")
+    limited_key = create_key(data_dir, "one-a-minute", "--rpm", "1")
+    with GazoServer(data_dir, args=("--require-auth",)) as server:
+        yield Playground(server.base_url, key, limited_key)
 
 
 @pytest.fixture(scope="session")
-def base_url(playground: str) -> str:
+def base_url(playground: Playground) -> str:
     """pytest-playwright resolves `page.goto("/")` against this."""
-    return playground
+    return playground.url
+
+
+def stored_key(url: str, key: str) -> dict[str, Any]:
+    """A browser storage state in which the playground at `url` has `key` saved in its API key field."""
+    return {
+        "cookies": [],
+        "origins": [{"origin": url, "localStorage": [{"name": "gazo.apiKey", "value": key}]}],
+    }
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}, "color_scheme": "light"}
+def browser_context_args(browser_context_args: dict[str, Any], playground: Playground) -> dict[str, Any]:
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1280, "height": 800},
+        "color_scheme": "light",
+        "storage_state": stored_key(playground.url, playground.key),
+    }
 
 
 @pytest.fixture(scope="session")
