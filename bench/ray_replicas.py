@@ -15,24 +15,15 @@ from pathlib import Path
 
 from tests.support.server import GazoServer
 
-CONFIG = """
-[engine]
-queue_size = 256
+from bench.config import model_config
+
+RAY = """
 [ray]
 num_replicas = {replicas}
 num_cpus = 0
 max_ongoing_requests = 8
 max_queued_requests = 512
 object_store_memory = 200000000
-[[models]]
-name = "bench"
-backend = "diffusers"
-source = "{source}"
-[models.options]
-steps = {{ low = {steps} }}
-default_quality = "low"
-max_batch_images = {batch}
-torch_threads = {threads}
 """
 
 
@@ -42,7 +33,7 @@ def ray_gazo(folder: Path, replicas: int, *, steps: int, batch: int, work: Path)
     config = work / f"ray-{replicas}.toml"
     threads = max(1, (os.cpu_count() or 1) // replicas)
     config.write_text(
-        CONFIG.format(replicas=replicas, source=folder, steps=steps, batch=batch, threads=threads)
+        RAY.format(replicas=replicas) + model_config(folder, steps=steps, batch=batch, torch_threads=threads)
     )
     server = GazoServer(
         work / f"data-ray-{replicas}", config=config, args=("--ray",), env={"RAY_USAGE_STATS_ENABLED": "0"}

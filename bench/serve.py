@@ -25,22 +25,10 @@ import httpx
 import openai
 from tests.support.server import GazoServer, free_port, wait_until_ready
 
+from bench.config import model_config
 from bench.ray_replicas import ray_gazo
 from bench.realistic import save_realistic_sd
 from gazo.backends.tiny import save_tiny_pipeline
-
-CONFIG = """
-[engine]
-queue_size = 256
-[[models]]
-name = "bench"
-backend = "diffusers"
-source = "{source}"
-[models.options]
-steps = {{ low = {steps} }}
-default_quality = "low"
-max_batch_images = {batch}
-"""
 
 
 @dataclass
@@ -171,7 +159,7 @@ def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -
     print_rows("baseline diffusers", base, base)
     for batch in [int(b) for b in args.batch.split(",")]:
         config = work / f"{name}-batch{batch}.toml"
-        config.write_text(CONFIG.format(source=folder, steps=args.steps, batch=batch))
+        config.write_text(model_config(folder, steps=args.steps, batch=batch))
         with GazoServer(work / f"data-{name}", config=config) as server:
             measured = measure_gazo(server.base_url, levels, args.min_requests, args.size)
             results, ttfp, single_p50, model_time = asyncio.run(measured)
