@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from gazo.billing.prices import micros_to_usd, usd_to_micros
 from gazo.cli.db import open_database
 from gazo.cli.options import settings_options
+from gazo.cli.tables import print_table
 from gazo.store import budgets
 from gazo.store import keys as key_store
 
@@ -68,24 +67,28 @@ def list_keys(active: bool, data_dir: Path | None, config_file: Path | None) -> 
             rows = key_store.list_keys(session=session, include_revoked=not active)
     finally:
         database.dispose()
-    table = Table(
-        "id", "name", "key", "org", "admin", "rpm", "ipm", "budget $", "spent $", "created", "revoked"
+    columns = ("id", "name", "key", "org", "admin", "rpm", "ipm", "budget $", "spent $", "created", "revoked")
+    print_table(
+        columns,
+        [
+            (
+                key.id,
+                key.name,
+                f"{key.prefix}…",
+                key.org_name,
+                "yes" if key.is_admin else "",
+                key.rpm,
+                key.ipm,
+                f"{micros_to_usd(key.budget_micros):.2f}" if key.budget_micros is not None else "",
+                f"{micros_to_usd(key.spent_micros):.4f}" if key.spent_micros is not None else "",
+                key.created_at.strftime("%Y-%m-%d %H:%M"),
+                key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
+            )
+            for key in rows
+        ],
+        keep=("id", "name", "key", "created"),
+        empty="no keys yet; create one with `gazo keys create --name NAME` (the server runs open until then)",
     )
-    for key in rows:
-        table.add_row(
-            key.id,
-            key.name,
-            f"{key.prefix}…",
-            key.org_name or "",
-            "yes" if key.is_admin else "",
-            str(key.rpm or ""),
-            str(key.ipm or ""),
-            f"{micros_to_usd(key.budget_micros):.2f}" if key.budget_micros is not None else "",
-            f"{micros_to_usd(key.spent_micros):.4f}" if key.spent_micros is not None else "",
-            key.created_at.strftime("%Y-%m-%d %H:%M"),
-            key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
-        )
-    Console().print(table)
 
 
 @keys.command()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from gazo.cli.options import load_settings, settings_options
+from gazo.cli.tables import print_table
 
 
 @click.group()
@@ -25,13 +24,13 @@ def list_models(show_options: bool, data_dir: Path | None, config_file: Path | N
 
     settings = load_settings(config_file, data_dir)
     classes = backend_classes(load_plugins(settings.plugins))
-    table = Table("model", "backend", "source", "aliases")
+    rows = []
     for spec in settings.served_models():
-        table.add_row(spec.name, spec.backend, spec.source, ", ".join(spec.aliases))
+        rows.append((spec.name, spec.backend, spec.source, ", ".join(spec.aliases)))
         if show_options and spec.backend in classes:
             for name, field in classes[spec.backend].Options.model_fields.items():
-                table.add_row("", f"  {name}", str(field.description or ""), "")
-    Console().print(table)
+                rows.append(("", f"  {name}", str(field.description or ""), ""))
+    print_table(("model", "backend", "source", "aliases"), rows, keep=("model", "backend", "source"))
 
 
 @click.command()

@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from gazo.billing.prices import micros_to_usd
 from gazo.billing.reports import summary
 from gazo.cli.db import open_database
 from gazo.cli.options import settings_options
+from gazo.cli.tables import print_table
 from gazo.store import keys as key_store
 
 _RELATIVE = re.compile(r"^(\d+)([hdw])$")
@@ -72,7 +71,7 @@ def usage(since: str | None, by: str, as_csv: bool, data_dir: Path | None, confi
         writer.writerow(header)
         writer.writerows(lines)
         return
-    table = Table(*header, title=f"usage since {start:%Y-%m-%d %H:%M} UTC")
-    for line in lines:
-        table.add_row(*(str(cell) for cell in line))
-    Console().print(table)
+    if len(set(names.values())) == len(names):  # names say which key: the table leaves the ids to the CSV
+        lines = [[names.get(row.group, line[0]), *line[1:]] for row, line in zip(rows, lines, strict=True)]
+    title = f"usage since {start:%Y-%m-%d %H:%M} UTC"
+    print_table(header, lines, title=title, keep=header, empty="no requests in this period")
