@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from PIL import Image
 
 from gazo.cli.main import cli
 from tests.api.test_edits import centre_mask, photo
+from tests.cli.test_server_mode import TERMINAL
 
 
 def test_generate_subprocess_writes_n_images(shared_data_dir: Path, tmp_path: Path) -> None:
@@ -31,16 +34,21 @@ def test_generate_subprocess_writes_n_images(shared_data_dir: Path, tmp_path: Pa
             "256x256",
             "--quality",
             "low",
+            "--partial-images",
+            "1",
             "--data-dir",
             str(shared_data_dir),
         ],
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **TERMINAL},
     )
     assert completed.returncode == 0, completed.stderr
     written = [tmp_path / "out-1.webp", tmp_path / "out-2.webp"]
-    assert completed.stdout.split() == [str(path) for path in written]
+    assert completed.stdout.split() == [str(path) for path in written]  # the progress bar is on stderr
+    bar = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", completed.stderr)
+    assert re.search(r"rendering · step \d+/\d+ · preview 2/2 · image 2/2", bar)
     for path in written:
         with Image.open(path) as image:
             assert image.format == "WEBP" and image.size == (256, 256)
@@ -136,3 +144,23 @@ def test_generate_json_reports_files_concrete_fields_and_usage(shared_data_dir: 
     assert report["files"] == [str(out)] and report["size"] == "128x128" and report["quality"] == "low"
     assert report["background"] == "transparent" and Image.open(out).mode == "RGBA"
     assert report["usage"]["output_tokens"] == 2 * 3
+
+
+def test_keys_and_usage_tables_fit_an_80_column_terminal(tmp_path: Path) -> None:
+    data, narrow = ["--data-dir", str(tmp_path)], {"COLUMNS": "80"}
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["keys", "list", *data], env=narrow)
+    assert (
+        empty.exit_code == 0 and "no keys yet; create one with `gazo keys create --name NAME`" in empty.output
+    )
+    created = runner.invoke(cli, ["keys", "create", "--name", "design-team", "--rpm", "30", *data])
+    key_id = re.search(r"created (key_\w+)", created.stderr)
+    assert created.exit_code == 0 and key_id
+    listed = runner.invoke(cli, ["keys", "list", *data], env=narrow)
+    header, _, row = [line for line in listed.stdout.splitlines() if line.strip()][:3]
+    assert header.split() == ["id", "name", "key", "rpm", "created"]  # columns no key fills are left out
+    assert row.split()[:4] == [key_id[1], "design-team", created.stdout.strip()[:10] + "…", "30"]
+    assert max(len(line.rstrip()) for line in listed.output.splitlines()) <= 80
+
+    usage = runner.invoke(cli, ["usage", *data], env=narrow)
+    assert usage.exit_code == 0 and "no requests in this period" in usage.output

@@ -1,21 +1,29 @@
-"""`gazo generate` and `gazo edit`: the same service as the server, in-process, with a progress bar."""
+"""`gazo generate` and `gazo edit`: the same service as the server, in-process or through a running
+server's HTTP API (`--server`), with a progress bar on stderr that counts steps and partial images."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from gazo.billing.tokens import TokenUsage
 from gazo.billing.values import Caller
+from gazo.cli.errors import fail, next_step
 from gazo.cli.options import load_settings, settings_options
+from gazo.cli.remote import stream_remote
 from gazo.errors import GazoError
 from gazo.jobs import ImageRequest, Upload
-from gazo.service import FinalImage, ImageService, Step
+from gazo.service import FinalImage, ImageService, PartialImage, Step
+from gazo.settings import Settings
 
 #: Whoever runs the CLI holds the data dir and so the keys: metered as the operator, not as a key.
 OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True, key_name="gazo CLI")
@@ -46,6 +54,20 @@ _OUTPUT_OPTIONS = (
         "--json", "as_json", is_flag=True, help="Print files, concrete size/quality and usage as JSON."
     ),
     click.option("--open", "open_files", is_flag=True, help="Open the result(s) in the default viewer."),
+    click.option(
+        "--partial-images",
+        type=click.IntRange(0, 3),
+        default=0,
+        show_default=True,
+        help="Previews per image while it renders (counted in the progress bar; they cost output tokens).",
+    ),
+    click.option(
+        "--server",
+        envvar="GAZO_SERVER",
+        metavar="URL",
+        help="Ask a running `gazo serve` (e.g. http://127.0.0.1:8000) instead of rendering in this process.",
+    ),
+    click.option("--api-key", envvar="GAZO_API_KEY", help="With --server: the API key (`gazo keys create`)."),
 )
 
 
@@ -64,13 +86,16 @@ def generate(
     output: Path,
     as_json: bool,
     open_files: bool,
+    server: str | None,
+    api_key: str | None,
     data_dir: Path | None,
     config_file: Path | None,
     **fields: object,
 ) -> None:
     """Generate images from PROMPT."""
     request = ImageRequest(prompt=prompt, output_format=_format_of(output), **fields)  # type: ignore[arg-type]
-    _run(request, output, load_settings(config_file, data_dir), as_json=as_json, open_files=open_files)
+    source = _Source(server, api_key, None if server else load_settings(config_file, data_dir))
+    _run(request, output, source, as_json=as_json, open_files=open_files)
 
 
 @click.command()
@@ -92,6 +117,8 @@ def edit(
     output: Path,
     as_json: bool,
     open_files: bool,
+    server: str | None,
+    api_key: str | None,
     data_dir: Path | None,
     config_file: Path | None,
     **fields: object,
@@ -102,7 +129,8 @@ def edit(
     request = ImageRequest(
         prompt=prompt, output_format=_format_of(output), images=uploads, mask=mask_upload, **fields
     )  # type: ignore[arg-type]
-    _run(request, output, load_settings(config_file, data_dir), as_json=as_json, open_files=open_files)
+    source = _Source(server, api_key, None if server else load_settings(config_file, data_dir))
+    _run(request, output, source, as_json=as_json, open_files=open_files)
 
 
 def _format_of(output: Path) -> str:
@@ -115,11 +143,21 @@ def _format_of(output: Path) -> str:
     return formats[suffix]
 
 
-def _run(request: ImageRequest, output: Path, settings: object, *, as_json: bool, open_files: bool) -> None:
+@dataclass(frozen=True)
+class _Source:
+    """Where the images come from: a server (`url`, `api_key`) or this process (`settings`)."""
+
+    url: str | None
+    api_key: str | None
+    settings: Settings | None
+
+
+def _run(request: ImageRequest, output: Path, source: _Source, *, as_json: bool, open_files: bool) -> None:
     try:
-        written, summary = asyncio.run(_render(request, output, settings))
+        written, summary = asyncio.run(_render(request, output, source))
     except GazoError as error:
-        raise click.ClickException(f"{error.message} ({error.code})") from None
+        hint = next_step(error.code, error.status, retry_after=error.headers.get("retry-after"))
+        fail(error.message, hint, code=error.code)
     if as_json:
         click.echo(json.dumps({"files": [str(path) for path in written], **summary}, indent=2))
     else:
@@ -130,48 +168,112 @@ def _run(request: ImageRequest, output: Path, settings: object, *, as_json: bool
             click.launch(str(path))
 
 
-async def _render(
-    request: ImageRequest, output: Path, settings: object
-) -> tuple[list[Path], dict[str, object]]:
-    service = ImageService.from_settings(settings)  # type: ignore[arg-type]
-    await service.start()
+async def _render(request: ImageRequest, output: Path, source: _Source) -> tuple[list[Path], dict[str, Any]]:
+    """Write each final image as it arrives, counting steps and previews on a bar on stderr."""
+    written: list[Path] = []
+    usage = TokenUsage(0, 0, 0)
+    with _Bar(request) as bar:
+        if source.url is not None:
+            summary: dict[str, Any] = {"server": source.url, "model": request.model}
+            events = stream_remote(request, source.url, source.api_key, summary)
+        else:
+            service = ImageService.from_settings(source.settings)  # type: ignore[arg-type]
+            await service.start()
+            summary = {}
+            events = _in_process(service, request, bar, summary)
+        async for event in events:
+            if isinstance(event, Step):
+                bar.step(event.step, event.total)
+            elif isinstance(event, PartialImage):
+                bar.preview()
+            elif isinstance(event, FinalImage):
+                written.append(_write(output, event.image_index, request.n, event.data))
+                usage = usage + event.usage
+                bar.final()
+    return written, {**summary, "usage": usage.to_openai_dict()}
+
+
+async def _in_process(
+    service: ImageService, request: ImageRequest, bar: _Bar, summary: dict[str, Any]
+) -> AsyncIterator[Step | PartialImage | FinalImage]:
+    """The service's own stream, once the model is loaded; `summary` gets the concrete job fields."""
     try:
-        with Progress(
+        while not service.health().ready:
+            failed = {
+                name: state for name, state in service.health().models.items() if state.startswith("failed")
+            }
+            if failed:
+                fail(
+                    f"model failed to load: {failed}",
+                    "check the [[models]] entry (`gazo models list` shows the configuration); "
+                    "`gazo pull HUB_ID` fetches a hub model's weights.",
+                )
+            await asyncio.sleep(0.1)
+        prepared = await service.prepare(request)
+        job = prepared.job
+        summary.update(model=job.model, size=str(job.size), quality=job.quality, background=job.background)
+        bar.rendering()
+        async for event in service.stream(prepared, OPERATOR, request_id=f"cli_{uuid.uuid4().hex[:24]}"):
+            if isinstance(event, Step | PartialImage | FinalImage):
+                yield event
+    finally:
+        await service.close()
+
+
+class _Bar:
+    """One transient progress bar on stderr: denoising steps when known, else previews and images."""
+
+    def __init__(self, request: ImageRequest) -> None:
+        self.n = request.n
+        self.previews_expected = request.n * request.partial_images
+        self.steps = self.total_steps = self.previews = self.finals = 0
+        self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             TimeElapsedColumn(),
+            console=Console(stderr=True),
             transient=True,
-        ) as bar:
-            task = bar.add_task("loading model", total=None)
-            while not service.health().ready:
-                if any(state.startswith("failed") for state in service.health().models.values()):
-                    raise click.ClickException(f"model failed to load: {service.health().models}")
-                await asyncio.sleep(0.1)
-            prepared = await service.prepare(request)
-            bar.update(task, description="rendering")
-            written: list[Path] = []
-            usage = TokenUsage(0, 0, 0)
-            events = service.stream(prepared, OPERATOR, request_id=f"cli_{uuid.uuid4().hex[:24]}")
-            async for event in events:
-                if isinstance(event, Step):
-                    bar.update(
-                        task, completed=event.step, total=event.total, description=f"step {event.step}"
-                    )
-                elif isinstance(event, FinalImage):
-                    written.append(_write(output, event.image_index, request.n, event.data))
-                    usage = usage + event.usage
-            job = prepared.job
-            summary = {
-                "model": job.model,
-                "size": str(job.size),
-                "quality": job.quality,
-                "background": job.background,
-                "usage": usage.to_openai_dict(),
-            }
-            return written, summary
-    finally:
-        await service.close()
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _Bar:
+        self.progress.start()
+        self.task = self.progress.add_task("loading", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def rendering(self) -> None:
+        self._show()
+
+    def step(self, step: int, total: int) -> None:
+        self.steps, self.total_steps = step, total
+        self._show()
+
+    def preview(self) -> None:
+        self.previews += 1
+        self._show()
+
+    def final(self) -> None:
+        self.finals += 1
+        self._show()
+
+    def _show(self) -> None:
+        parts = ["rendering"]
+        if self.total_steps:
+            parts.append(f"step {self.steps}/{self.total_steps}")
+        if self.previews_expected:
+            parts.append(f"preview {self.previews}/{self.previews_expected}")
+        parts.append(f"image {self.finals}/{self.n}")
+        if self.total_steps:
+            done, total = self.steps, self.total_steps
+        else:
+            done, total = self.previews + self.finals, self.previews_expected + self.n
+        assert self.task is not None
+        self.progress.update(self.task, description=" · ".join(parts), completed=done, total=total)
+        self.progress.refresh()
 
 
 def _write(output: Path, index: int, count: int, data: bytes) -> Path:

@@ -23,6 +23,7 @@ from gazo.version import __version__
 def cli() -> None:
     """gazo: a self-hosted, OpenAI-compatible image generation and editing service."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would cut the progress bar
 
 
 for command in (serve, generate, edit, models, pull, verify, keys, usage, db, dev):
