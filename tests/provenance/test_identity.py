@@ -15,8 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
 from gazo.errors import GazoError
-from gazo.provenance import Provenance, ProvenanceConfigError, ProvenanceError
-from gazo.provenance import identity as identity_module
+from gazo.provenance import Provenance, ProvenanceConfigError, ProvenanceError, local_ca
 from gazo.provenance.identity import C2PA_CLAIM_SIGNING
 from gazo.settings import ProvenanceSettings
 from tests.support.pixels import png_bytes
@@ -166,7 +165,7 @@ def test_restart_signs_with_the_same_certificate(tmp_path: Path) -> None:
 def test_signer_near_expiry_is_renewed_under_the_same_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(identity_module, "SIGNER_DAYS", 10)  # below the 30-day renewal margin
+    monkeypatch.setattr(local_ca, "SIGNER_DAYS", 10)  # below the 30-day renewal margin
     first = Provenance.from_settings(ProvenanceSettings(), data_dir=tmp_path, version=VERSION)
     second = Provenance.from_settings(ProvenanceSettings(), data_dir=tmp_path, version=VERSION)
     assert second.identity.certificate.serial_number != first.identity.certificate.serial_number

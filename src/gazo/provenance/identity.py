@@ -6,67 +6,48 @@ in ``<data_dir>/provenance/`` on first start and reuses afterwards. Every chain 
 rules c2pa enforces (see ``shared/notes/trust-dependencies.md``), so a bad certificate stops gazo at start-up
 with a message that says what is wrong, instead of failing every request later.
 
-The errors live here because the identity is the bottom of the package: everything else imports it.
+The checks live here; gazo's own CA is `local_ca`, file handling `pem`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import importlib
 import logging
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from gazo.errors import GazoError
+from gazo.provenance.errors import ProvenanceConfigError, ProvenanceError
+from gazo.provenance.local_ca import C2PA_CLAIM_SIGNING, ROOT_CERT, local_identity
+from gazo.provenance.pem import PrivateKey, pem, pkcs8, read_certs, read_key, same_key
 from gazo.settings import ProvenanceSettings
+
+__all__ = [
+    "C2PA_CLAIM_SIGNING",
+    "ROOT_CERT",
+    "ProvenanceConfigError",
+    "ProvenanceError",
+    "SignCallback",
+    "SigningIdentity",
+    "check_chain",
+    "load_identity",
+]
 
 log = logging.getLogger(__name__)
 
 SignCallback = Callable[[bytes], bytes]
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
-#: The C2PA claim-signing EKU; c2pa also needs a classic one (emailProtection) beside it.
-C2PA_CLAIM_SIGNING = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
 #: EKUs c2pa's default trust configuration accepts on an end-entity certificate.
 ACCEPTED_EKUS = {
     ExtendedKeyUsageOID.EMAIL_PROTECTION,
     ExtendedKeyUsageOID.TIME_STAMPING,
     ExtendedKeyUsageOID.OCSP_SIGNING,
 }
-ROOT_DAYS, SIGNER_DAYS, RENEW_BEFORE_DAYS = 3650, 365, 30
-ROOT_CERT, ROOT_KEY, SIGNER_CHAIN, SIGNER_KEY = "root-ca.pem", "root-ca.key", "signer-chain.pem", "signer.key"
-_KEY_USAGE_FLAGS = (
-    "digital_signature",
-    "content_commitment",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-    "encipher_only",
-    "decipher_only",
-)
-
-
-class ProvenanceError(GazoError):
-    """Signing or reading Content Credentials failed; the image must not leave unsigned (HTTP 500)."""
-
-    code = "provenance_failed"
-
-
-class ProvenanceConfigError(ProvenanceError):
-    """The signing identity is unusable (broken, mismatched or expired certificate); raised at start-up."""
-
-    code = "provenance_misconfigured"
 
 
 @dataclass(frozen=True)
@@ -96,23 +77,23 @@ def load_identity(
             raise ProvenanceConfigError(
                 "`provenance.cert_chain_file` is required with `private_key_file` or `sign_callback`"
             )
-        chain, key, source = _local_identity(data_dir / "provenance", settings.organization)
+        chain, key, source = local_identity(data_dir / "provenance", settings.organization)
     else:
-        chain = _read_certs(settings.cert_chain_file, "provenance.cert_chain_file")
+        chain = read_certs(settings.cert_chain_file, "provenance.cert_chain_file")
         key, source = None, f"`{settings.cert_chain_file}`"
         if callback is None:
             if settings.private_key_file is None:
                 raise ProvenanceConfigError(
                     "`provenance.private_key_file` (or `sign_callback`) is required with `cert_chain_file`"
                 )
-            key = _read_key(settings.private_key_file)
+            key = read_key(settings.private_key_file)
     chain = check_chain(chain, key, source=source)
     alg = _check_alg(chain[0].public_key(), settings.signing_alg, source)
     return SigningIdentity(
-        chain_pem=b"".join(_pem(cert) for cert in chain),
+        chain_pem=b"".join(pem(cert) for cert in chain),
         alg=alg,
-        anchor_pem=_pem(chain[-1]).decode(),
-        private_key_pem=None if key is None else _pkcs8(key),
+        anchor_pem=pem(chain[-1]).decode(),
+        private_key_pem=None if key is None else pkcs8(key),
         callback=callback,
         tsa_url=settings.tsa_url,
         source=source,
@@ -126,7 +107,7 @@ def check_chain(
     issuers = {cert.issuer for cert in certs if cert.issuer != cert.subject}
     leaf = next((cert for cert in certs if cert.subject not in issuers), certs[0])
     if key is not None:
-        matching = [cert for cert in certs if _same_key(cert.public_key(), key)]
+        matching = [cert for cert in certs if same_key(cert.public_key(), key)]
         if not matching:
             raise ProvenanceConfigError(f"the private key does not match any certificate in {source}")
         leaf = matching[0]
@@ -201,171 +182,6 @@ def _implied_alg(public_key: object) -> str | None:
     return None
 
 
-# --- the local identity --------------------------------------------------------------------------------
-
-
-def _local_identity(folder: Path, organization: str) -> tuple[list[x509.Certificate], PrivateKey, str]:
-    """Load `<data_dir>/provenance/`: create root and signer on first use, renew a signer near its expiry.
-
-    The root CA's key stays in the folder so an expiring signer can be re-issued without changing the root
-    that verifiers were told to trust.
-    """
-    source = f"`{folder}`"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _locked(folder / ".lock"):
-        root = _ensure_root(folder, organization, source)
-        for secret in (folder / ROOT_KEY, folder / SIGNER_KEY):
-            if secret.exists() and secret.stat().st_mode & 0o077:
-                log.warning("%s was readable by others; restricting it to its owner", secret)
-                secret.chmod(0o600)
-        if (folder / SIGNER_CHAIN).exists() and (folder / SIGNER_KEY).exists():
-            chain = _read_certs(folder / SIGNER_CHAIN, "signer chain")
-            expires = chain[0].not_valid_after_utc
-            if expires - dt.datetime.now(dt.UTC) > dt.timedelta(days=RENEW_BEFORE_DAYS):
-                return chain, _read_key(folder / SIGNER_KEY), source
-            log.info("renewing the C2PA signing certificate in %s (expires %s)", folder, expires)
-        root_key = _read_key(folder / ROOT_KEY)
-        if not _same_key(root.public_key(), root_key):
-            raise ProvenanceConfigError(f"{folder / ROOT_KEY} does not match {folder / ROOT_CERT}")
-        key = ec.generate_private_key(ec.SECP256R1())
-        chain = [_signer_cert(key, root, root_key), root]
-        _write(folder / SIGNER_KEY, _pkcs8(key), secret=True)
-        _write(folder / SIGNER_CHAIN, b"".join(_pem(cert) for cert in chain))
-        return chain, key, source
-
-
-def _ensure_root(folder: Path, organization: str, source: str) -> x509.Certificate:
-    if not (folder / ROOT_CERT).exists():
-        if (folder / SIGNER_CHAIN).exists():
-            raise ProvenanceConfigError(
-                f"{source} has a signer but no {ROOT_CERT}; move the folder away to start over"
-            )
-        root_key = ec.generate_private_key(ec.SECP256R1())
-        _write(folder / ROOT_KEY, _pkcs8(root_key), secret=True)
-        _write(folder / ROOT_CERT, _pem(_root_cert(root_key, organization)))
-        log.info("created a C2PA root CA in %s", folder)
-    return _read_certs(folder / ROOT_CERT, "root certificate")[0]
-
-
-def _root_cert(key: ec.EllipticCurvePrivateKey, organization: str) -> x509.Certificate:
-    name = _name(organization, f"{organization} C2PA Root CA")
-    return (
-        _cert_builder(name, name, key.public_key(), ROOT_DAYS)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-
-
-def _signer_cert(
-    key: ec.EllipticCurvePrivateKey, root: x509.Certificate, root_key: PrivateKey
-) -> x509.Certificate:
-    organization = root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
-    ekus = [ExtendedKeyUsageOID.EMAIL_PROTECTION, C2PA_CLAIM_SIGNING]
-    return (
-        _cert_builder(
-            _name(str(organization), f"{organization} image signer"),
-            root.subject,
-            key.public_key(),
-            SIGNER_DAYS,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False
-        )
-        .sign(root_key, hashes.SHA256())
-    )
-
-
-def _cert_builder(
-    subject: x509.Name, issuer: x509.Name, public_key: object, days: int
-) -> x509.CertificateBuilder:
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
-    )
-
-
-def _name(organization: str, common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _key_usage(**on: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(**(dict.fromkeys(_KEY_USAGE_FLAGS, False) | on))
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise first-start creation between processes (several workers on one data dir)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: single process assumed
-        yield
-        return
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write(path: Path, data: bytes, *, secret: bool = False) -> None:
-    """Write atomically; secrets are created owner-only (0600) so they are never readable, even briefly."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-# --- reading PEM ---------------------------------------------------------------------------------------
-
-
-def _read_certs(path: Path, what: str) -> list[x509.Certificate]:
-    try:
-        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
-    except OSError as exc:
-        raise ProvenanceConfigError(f"cannot read `{what}` {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise ProvenanceConfigError(f"`{what}` {path} is not a PEM certificate chain: {exc}") from exc
-    return certs
-
-
-def _read_key(path: Path) -> PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except OSError as exc:
-        raise ProvenanceConfigError(f"cannot read private key {path}: {exc.strerror or exc}") from exc
-    except TypeError as exc:
-        raise ProvenanceConfigError(
-            f"private key {path} is encrypted; give gazo an unencrypted key or use `provenance.sign_callback`"
-        ) from exc
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ProvenanceConfigError(f"private key {path} is not a PEM private key: {exc}") from exc
-    if not isinstance(key, PrivateKey):
-        raise ProvenanceConfigError(
-            f"private key {path} is a {type(key).__name__}; C2PA signs with EC, RSA or Ed25519"
-        )
-    return key
-
-
 def _import_callback(spec: str) -> SignCallback:
     module_name, _, attr = spec.partition(":")
     try:
@@ -386,25 +202,7 @@ def _extension(cert: x509.Certificate, kind: type) -> object | None:
         return None
 
 
-def _same_key(public_key: object, private_key: PrivateKey) -> bool:
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    try:
-        return public_key.public_bytes(*spki) == private_key.public_key().public_bytes(*spki)  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False
-
-
 def _find_issuer(cert: x509.Certificate, pool: list[x509.Certificate]) -> x509.Certificate | None:
     if cert.issuer == cert.subject:
         return None
     return next((other for other in pool if other.subject == cert.issuer and other is not cert), None)
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _pkcs8(key: PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )

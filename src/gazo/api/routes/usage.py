@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from gazo.api.deps import CallerDep, ServiceDep
 
@@ -14,16 +14,36 @@ router = APIRouter()
 ListQuery = Annotated[list[str] | None, Query()]
 
 
+class BucketWindow:
+    """The time window and paging both endpoints take, as OpenAI's usage API names them."""
+
+    def __init__(
+        self,
+        start_time: int,
+        end_time: int | None = None,
+        bucket_width: str = "1d",
+        group_by: ListQuery = None,
+        limit: int | None = None,
+        page: str | None = None,
+    ) -> None:
+        self.fields: dict[str, Any] = {
+            "start_time": start_time,
+            "end_time": end_time,
+            "bucket_width": bucket_width,
+            "group_by": group_by or (),
+            "limit": limit,
+            "page": page,
+        }
+
+
+WindowDep = Annotated[BucketWindow, Depends()]
+
+
 @router.get("/v1/organization/usage/images")
 async def usage_images(
     service: ServiceDep,
     caller: CallerDep,
-    start_time: int,
-    end_time: int | None = None,
-    bucket_width: str = "1d",
-    group_by: ListQuery = None,
-    limit: int | None = None,
-    page: str | None = None,
+    window: WindowDep,
     api_key_ids: ListQuery = None,
     models: ListQuery = None,
     sizes: ListQuery = None,
@@ -31,38 +51,10 @@ async def usage_images(
 ) -> dict[str, Any]:
     """Images and tokens per time bucket (admin keys; an organisation's admin sees its own)."""
     filters = {"api_key_ids": api_key_ids, "models": models, "sizes": sizes, "sources": sources}
-    return await asyncio.to_thread(
-        service.meter.usage_buckets,
-        caller,
-        start_time=start_time,
-        end_time=end_time,
-        bucket_width=bucket_width,
-        group_by=group_by or (),
-        limit=limit,
-        page=page,
-        **filters,
-    )
+    return await asyncio.to_thread(service.meter.usage_buckets, caller, **window.fields, **filters)
 
 
 @router.get("/v1/organization/costs")
-async def costs(
-    service: ServiceDep,
-    caller: CallerDep,
-    start_time: int,
-    end_time: int | None = None,
-    bucket_width: str = "1d",
-    group_by: ListQuery = None,
-    limit: int | None = None,
-    page: str | None = None,
-) -> dict[str, Any]:
+async def costs(service: ServiceDep, caller: CallerDep, window: WindowDep) -> dict[str, Any]:
     """Money per time bucket, by model (`line_item`) or key."""
-    return await asyncio.to_thread(
-        service.meter.costs,
-        caller,
-        start_time=start_time,
-        end_time=end_time,
-        bucket_width=bucket_width,
-        group_by=group_by or (),
-        limit=limit,
-        page=page,
-    )
+    return await asyncio.to_thread(service.meter.costs, caller, **window.fields)
