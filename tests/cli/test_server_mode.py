@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from gazo.cli.main import cli
 from tests.api.test_edits import centre_mask, photo
 from tests.support.keys import create_key
 from tests.support.server import GazoServer, free_port
@@ -58,6 +60,9 @@ def test_no_server_there_says_how_to_start_one(tmp_path: Path) -> None:
     assert result.returncode == 1 and not (tmp_path / "fox.png").exists()
     assert f"could not connect to gazo at http://127.0.0.1:{port}" in result.stderr
     assert f"next: is `gazo serve` running? Start it with `gazo serve --port {port}`" in result.stderr
+
+    schemeless = CliRunner().invoke(cli, ["generate", "a fox", "-o", "fox.png", "--server", "localhost:8000"])
+    assert schemeless.exit_code == 1 and "next: give it with its scheme" in schemeless.output
 
 
 def test_a_missing_or_wrong_key_says_how_to_get_one(server: Server, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,10 +45,10 @@ async def stream_remote(
             async for event in _events(response):
                 if event.get("type") == "error" or "error" in event:
                     _refuse(200, event.get("error") or {}, {}, bool(api_key))
-                data = base64.b64decode(event.get("b64_json") or "")
-                if event["type"].endswith(".partial_image"):
+                kind, data = str(event.get("type")), base64.b64decode(event.get("b64_json") or "")
+                if kind.endswith(".partial_image"):
                     yield PartialImage(finals, event.get("partial_image_index", 0), data)
-                elif event["type"].endswith(".completed"):
+                elif kind.endswith(".completed"):
                     summary.update({key: event.get(key) for key in ("size", "quality", "background")})
                     yield FinalImage(finals, data, _usage(event.get("usage") or {}))
                     finals += 1
@@ -58,6 +58,11 @@ async def stream_remote(
             f"could not connect to gazo at {base} ({error})",
             f"is `gazo serve` running? Start it with `gazo serve --port {port}`, "
             "or leave out --server (and GAZO_SERVER) to render in this process.",
+        )
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        fail(
+            f"--server {server!r} is not a URL",
+            "give it with its scheme, e.g. --server http://127.0.0.1:8000.",
         )
     except httpx.TimeoutException:
         fail(
@@ -100,7 +105,7 @@ def _error_of(response: httpx.Response) -> dict[str, Any]:
     )
 
 
-def _refuse(status: int, error: dict[str, Any], headers: Any, has_key: bool) -> None:
+def _refuse(status: int, error: dict[str, Any], headers: Any, has_key: bool) -> NoReturn:
     code = error.get("code")
     hint = next_step(code, status, retry_after=headers.get("retry-after"), has_key=has_key)
     fail(str(error.get("message") or f"HTTP {status}"), hint, code=code)
