@@ -15,7 +15,9 @@ def test_a_violating_prompt_is_blocked_before_any_work(server: GazoServer) -> No
             client.images.generate(prompt="naked woman lying on a bed, explicit, nsfw", moderation=level)
         assert blocked.value.code == "moderation_blocked"
         assert blocked.value.type == "image_generation_user_error"
-        assert "naked" not in str(blocked.value.message)
+        message = str(blocked.value.message)
+        assert "naked" not in message and "category sexual" in message
+        assert message.count("rejected by the safety system") == 1  # said once, not repeated
 
 
 def test_tricky_safe_prompts_pass(server: GazoServer) -> None:

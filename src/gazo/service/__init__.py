@@ -303,6 +303,9 @@ def _refuse(verdict: Verdict, param: str | None) -> None:
     if verdict.blocked:
         what = f"category {verdict.category}" if verdict.category else f"rule {verdict.rule}"
         logger.info("moderation blocked a request (%s, level %s)", what, verdict.level)
-        raise ContentPolicyViolation(
-            f"Your request was rejected by the safety system ({what}): {verdict.reason}", param=param
+        message = (  # a category's reason is a whole sentence already; a rule's is the operator's words
+            verdict.reason
+            if verdict.category
+            else f"Your request was rejected by the safety system ({what}): {verdict.reason}"
         )
+        raise ContentPolicyViolation(message, param=param)
