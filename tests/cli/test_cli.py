@@ -115,6 +115,8 @@ def test_models_list_shows_the_default_model_and_options(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["models", "list", "--options", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "gazo-builtin" in result.output and "render_scale" in result.output
+    alone = CliRunner().invoke(cli, ["models"], env={"GAZO_DATA_DIR": str(tmp_path)})
+    assert alone.exit_code == 0 and "gazo-builtin" in alone.output and "Usage" not in alone.output
 
 
 def test_generate_json_reports_files_concrete_fields_and_usage(shared_data_dir: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 
@@ -24,6 +25,8 @@ def cli() -> None:
     """gazo: a self-hosted, OpenAI-compatible image generation and editing service."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would cut the progress bar
+    # transformers warns at import that torchvision is absent (gazo never needs it): keep output readable
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 for command in (serve, generate, edit, models, pull, verify, keys, usage, db, dev):

@@ -10,9 +10,12 @@ from gazo.cli.options import load_settings, settings_options
 from gazo.cli.tables import print_table
 
 
-@click.group()
-def models() -> None:
-    """Configured models."""
+@click.group(invoke_without_command=True)
+@click.pass_context
+def models(context: click.Context) -> None:
+    """Configured models (`gazo models` alone lists them)."""
+    if context.invoked_subcommand is None:
+        context.invoke(list_models)
 
 
 @models.command("list")
