@@ -58,6 +58,7 @@ class GenerateJob:
     seed: int | None = None
     partial_images: int = 0
     options: dict[str, object] = field(default_factory=dict)
+    text: tuple[str, ...] = ()  # set exactly (quoted in the prompt or sent as `text`); first = headline
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class ImageRequest:
     mask: Upload | None = None
     input_fidelity: Literal["low", "high"] = "low"
     placement: Placement | None = None
+    text: tuple[str, ...] = ()
 
     @property
     def is_edit(self) -> bool:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.test_edits import centre_mask, photo
 from tests.support.credentials import read_credentials, trust_anchor
+from tests.support.ocr import ocr_reader
 from tests.support.pixels import changed_pixels, decode_b64, png_bytes
 from tests.support.server import GazoServer
 
@@ -59,6 +60,22 @@ def test_stream_partials_transparency_and_mask_edit(default_server: GazoServer) 
     result = decode_b64(edited.data[0].b64_json)[0]
     assert changed_pixels(original, result, where=keep) == 0
     assert changed_pixels(original, result, where=~keep) > 0
+
+
+def test_text_field_is_set_natively_beside_the_quoted_text(default_server: GazoServer) -> None:
+    result = default_server.client().images.generate(
+        prompt="a bakery poster 'Fresh Bread'",
+        size="768x768",
+        quality="medium",
+        extra_body={"text": "朝7時から"},
+    )
+    assert (result.model_extra or {})["gazo"]["text"] == {
+        "mode": "native",
+        "strings": ["Fresh Bread", "朝7時から"],
+        "left_to_model": [],
+    }
+    read = ocr_reader()(decode_b64(result.data[0].b64_json)[0])
+    assert "FreshBread" in read and "朝7時から" in read
 
 
 def test_readme_gallery_is_checked_in() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +71,17 @@ def test_edit_with_mask_and_img2img(backend: DiffusersBackend) -> None:
         input_fidelity="high",
     )
     assert backend.edit(plain, lambda *a: None)[0].size == (64, 48)
+
+
+def test_text_is_typeset_in_one_band_and_the_bar_never_goes_back(backend: DiffusersBackend) -> None:
+    assert backend.capabilities.text == "typeset+harmonise"
+    steps, progress = record_progress()
+    job = GenerateJob(prompt="a poster", model=backend.name, size=Size(256, 192), quality="low", seed=5)
+    plain = np.asarray(backend.generate(job, lambda *a: None)[0], dtype=np.int16)
+    with_text = backend.generate(replace(job, text=("SALE",)), progress)[0]  # type: ignore[arg-type]
+    changed = np.abs(np.asarray(with_text, dtype=np.int16) - plain).max(axis=-1) > 0
+    rows = np.flatnonzero(changed.any(axis=1))
+    assert with_text.size == (256, 192) and changed.sum() > 1000
+    assert rows.max() - rows.min() < 0.75 * 192  # the text and its harmonised surroundings, not the picture
+    reported = [step for step, _, _ in steps]
+    assert reported == sorted(reported) and reported[-1] == steps[-1][1]

@@ -51,6 +51,11 @@ class _ImageRequestBase(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=2**31 - 1, description="Fixed seed: the same request gives the same image."
     )
+    text: str | list[str] | None = Field(
+        None,
+        description="Text to set exactly in the image (the first is the headline), besides any the "
+        "prompt quotes.",
+    )
 
     def to_request(self, **uploads: Any) -> ImageRequest:
         """Refuse what gazo cannot honour, then convert to the domain request the service takes."""
@@ -68,6 +73,7 @@ class _ImageRequestBase(BaseModel):
             partial_images=self.partial_images or 0,
             seed=self.seed,
             safety_identifier=self.safety_identifier or self.user or None,
+            text=(self.text,) if isinstance(self.text, str) else tuple(self.text or ()),
             **uploads,
         )
 
@@ -134,6 +140,8 @@ class ImagesResponse(BaseModel):
     safety_identifier: str | None = None
     size: str | None = None
     usage: dict[str, Any] | None = None
+    # gazo extensions: what gazo did beyond OpenAI's API (text it set, how references were used)
+    gazo: dict[str, Any] | None = None
 
 
 class Model(BaseModel):

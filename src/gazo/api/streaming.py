@@ -54,6 +54,8 @@ async def image_events(
                 )
                 if prepared.request.safety_identifier:
                     payload["safety_identifier"] = prepared.request.safety_identifier
+                if extensions := prepared.extensions():
+                    payload["gazo"] = extensions
             else:
                 continue
             yield sse(payload["type"], payload)

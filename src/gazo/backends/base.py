@@ -30,6 +30,18 @@ class Capabilities(BaseModel):
     max_input_images: int = Field(1, description="Images an edit may carry (the first is edited).")
     partial_images: bool = False
     transparent_background: bool = False
+    text: str = Field(
+        "none",
+        description="How quoted and `text` strings are drawn: `native` (the model sets them exactly), "
+        "`typeset+harmonise` (typeset by gazo, blended in by the model around letters it cannot change), "
+        "`typeset` (typeset only) or `none` (left to the model).",
+    )
+    references: str = Field(
+        "none",
+        description="How an edit uses its images after the first: `native` (the model takes several "
+        "images), `ip-adapter`, `init+colour` (the first image is the init image, the others steer its "
+        "colours), `placed+palette` (placed into the picture and its palette) or `none`.",
+    )
     qualities: tuple[Quality, ...] = ("low", "medium", "high")
     size_multiple: int = Field(16, description="Width and height must be multiples of this.")
     min_side: int = 64

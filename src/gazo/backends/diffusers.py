@@ -13,6 +13,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 from typing import Any, Literal
 
 import torch
@@ -28,6 +29,9 @@ from gazo.backends.previews import latent_factors, latents_to_images
 from gazo.errors import Cancelled
 from gazo.imaging import fit_to, steer_colours
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality, Size
+from gazo.typography.fonts import shared_fonts
+from gazo.typography.overlay import letter
+from gazo.typography.quotes import without_quoted
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +49,13 @@ class DiffusersOptions(BackendOptions):
         description="Image-to-image strength by `input_fidelity` (lower keeps more of the input).",
     )
     inpaint_strength: float = Field(0.99, gt=0, le=1, description="Strength inside a mask.")
+    text_strength: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="Strength of the pass that blends typeset text into the picture around it "
+        "(the letters themselves never change).",
+    )
     reference_colour_weight: float = Field(
         0.5, ge=0, le=1, description="How far extra reference images pull the init image's colours."
     )
@@ -103,8 +114,14 @@ class DiffusersBackend(ImageBackend):
         self.pipeline.set_progress_bar_config(disable=True)
         self._image_to_image = _derive(AutoPipelineForImage2Image, self.pipeline)
         self._inpainting = _derive(AutoPipelineForInpainting, self.pipeline)
+        shared_fonts()  # read the fonts' character maps now rather than during the first text job
         self.capabilities = self.capabilities.model_copy(
-            update={"edit": self._image_to_image is not None, "mask": self._inpainting is not None}
+            update={
+                "edit": self._image_to_image is not None,
+                "mask": self._inpainting is not None,
+                "text": "typeset+harmonise" if self._image_to_image is not None else "typeset",
+                "references": "init+colour",
+            }
         )
         logger.info("loaded %s on %s (%s)", self.describe(), device, dtype)
 
@@ -136,20 +153,44 @@ class DiffusersBackend(ImageBackend):
             self.generate(warm_up, lambda *_: None)
 
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
-        return self._run(self.pipeline, [job], [progress], {})[0]
+        return self.generate_batch([job], [progress])[0]
 
     def generate_batch(self, jobs: list[GenerateJob], progress: list[ProgressFn]) -> list[list[Image.Image]]:
-        return self._run(self.pipeline, jobs, progress, {})
+        tracked = [_LastStep(report) for report in progress]
+        results = self._run(self.pipeline, jobs, tracked, {})  # type: ignore[arg-type]
+        return [
+            self._set_text(job, images, report.hold)
+            for job, images, report in zip(jobs, results, tracked, strict=True)
+        ]
 
     def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
+        tracked = _LastStep(progress)
         init = fit_to(job.images[0].convert("RGB"), job.size)
         if len(job.images) > 1:
             init = steer_colours(init, job.images[1:], self.options.reference_colour_weight)
         if job.mask is not None and self._inpainting is not None:
             extra = {"image": init, "mask_image": job.mask, "strength": self.options.inpaint_strength}
-            return self._run(self._inpainting, [job], [progress], extra)[0]
-        strength = self.options.edit_strength[job.input_fidelity]
-        return self._run(self._image_to_image, [job], [progress], {"image": init, "strength": strength})[0]
+            images = self._run(self._inpainting, [job], [tracked], extra)[0]
+        else:
+            extra = {"image": init, "strength": self.options.edit_strength[job.input_fidelity]}
+            images = self._run(self._image_to_image, [job], [tracked], extra)[0]
+        return self._set_text(job, images, tracked.hold)
+
+    def _set_text(
+        self, job: GenerateJob, images: list[Image.Image], progress: ProgressFn
+    ) -> list[Image.Image]:
+        """Typeset `job.text` exactly, then a low-strength pass of the model around it (never on it)."""
+        if not job.text or not images:
+            return images
+
+        def harmonise(crops: list[Image.Image]) -> list[Image.Image]:
+            part = replace(job, n=len(crops), size=Size(*crops[0].size))
+            extra = {"image": crops, "strength": self.options.text_strength}
+            return self._run(self._image_to_image, [part], [progress], extra)[0]
+
+        within = job.mask if isinstance(job, EditJob) else None
+        repaint = harmonise if self._image_to_image is not None else None
+        return letter(images, list(job.text), shared_fonts(), within=within, harmonise=repaint)
 
     def _run(
         self, pipeline: Any, jobs: list[GenerateJob], progress: list[ProgressFn], extra: dict[str, Any]
@@ -163,7 +204,7 @@ class DiffusersBackend(ImageBackend):
             steps = max(steps, math.ceil(1 / strength))
         seeds = [job.seed if job.seed is not None else secrets.randbelow(2**31) for job in jobs]
         kwargs: dict[str, Any] = {
-            "prompt": [job.prompt for job in jobs for _ in range(job.n)],
+            "prompt": [without_quoted(job.prompt, job.text) for job in jobs for _ in range(job.n)],
             "num_inference_steps": steps,
             "num_images_per_prompt": 1,
             "generator": [
@@ -192,6 +233,21 @@ class DiffusersBackend(ImageBackend):
         if latents.ndim == 3 and hasattr(pipeline, "_unpack_latents"):  # FLUX packs 2x2 patches
             latents = pipeline._unpack_latents(latents, size[1], size[0], pipeline.vae_scale_factor)
         return latents_to_images(latents, latent_factors(type(pipeline).__name__, latents.shape[1]), size)
+
+
+class _LastStep:
+    """Passes progress on and remembers the last step, so that a follow-up pass can hold the bar there."""
+
+    def __init__(self, progress: ProgressFn) -> None:
+        self.progress, self.step, self.total = progress, 0, 0
+
+    def __call__(self, step: int, total: int, make_previews: Callable[[], list[Image.Image]]) -> None:
+        self.step, self.total = step, total
+        self.progress(step, total, make_previews)
+
+    def hold(self, step: int, total: int, make_previews: Callable[[], list[Image.Image]]) -> None:
+        """A step of a follow-up pass: the last step again, without previews (still cancellable)."""
+        self.progress(self.step, self.total, list)
 
 
 class _StepReporter:

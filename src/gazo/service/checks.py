@@ -6,7 +6,9 @@ so a client sees OpenAI's 400 with the offending `param` instead of a half-sent 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
@@ -22,11 +24,14 @@ from gazo.imaging import (
 )
 from gazo.jobs import QUALITIES, Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
 from gazo.settings import ServerSettings
+from gazo.typography.fonts import shared_fonts
+from gazo.typography.quotes import quoted_text
 
 #: Asks a model without alpha output for a background that `matte_from_border` can key out.
 MATTE_PROMPT_HINT = ", isolated subject on a plain flat light-grey background"
 STANDARD_SIZES = (Size(1024, 1024), Size(1536, 1024), Size(1024, 1536))
 _MAX_ASPECT = 3.0
+MAX_TEXTS, MAX_TEXT_LENGTH = 4, 200
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,22 @@ class PreparedRequest:
     input_sizes: tuple[tuple[int, int], ...] = ()
     input_mimes: tuple[str, ...] = ()
     matte: bool = False  # cut the subject out after rendering (the model paints no alpha itself)
+    text_left: tuple[str, ...] = ()  # quoted text gazo cannot set exactly, left to the model
+
+    def extensions(self) -> dict[str, Any]:
+        """What gazo did beyond OpenAI's API, reported under `gazo` in responses: the text it set and
+        how the edit's reference images were used."""
+        report: dict[str, Any] = {}
+        capabilities = self.model.capabilities
+        if self.job.text or self.text_left:
+            report["text"] = {
+                "mode": capabilities["text"] if self.job.text else "none",
+                "strings": list(self.job.text),
+                "left_to_model": list(self.text_left),
+            }
+        if isinstance(self.job, EditJob) and len(self.job.images) > 1:
+            report["references"] = {"mode": capabilities["references"], "count": len(self.job.images) - 1}
+        return report
 
     @property
     def resized(self) -> bool:
@@ -58,6 +79,7 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
             f"The model `{model.name}` cannot stream partial images.", param="partial_images"
         )
     matte = background == "transparent" and not capabilities["transparent_background"]
+    text, text_left = _check_text(request, model)
     common = {
         "prompt": f"{request.prompt}{MATTE_PROMPT_HINT}" if matte else request.prompt,
         "model": model.name,
@@ -66,12 +88,12 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         "background": background,
         "seed": request.seed,
         "partial_images": request.partial_images,
+        "text": text,
     }
     if not request.is_edit:
         size = _check_size(request.size, model, default=Size.parse(model.default_size))
-        return PreparedRequest(
-            request=request, job=GenerateJob(size=size, **common), model=model, matte=matte
-        )
+        job = GenerateJob(size=size, **common)
+        return PreparedRequest(request=request, job=job, model=model, matte=matte, text_left=text_left)
 
     decoded = _decode_images(request, capabilities, limits)
     images, first = list(decoded), decoded[0]
@@ -97,7 +119,43 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         input_sizes=tuple(image.size for image in decoded),
         input_mimes=tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in decoded),
         matte=matte,
+        text_left=text_left,
     )
+
+
+def _check_text(request: ImageRequest, model: ModelInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(text to set exactly, quoted text left to the model). `text` the model cannot set is refused;
+    quoted text it cannot set stays part of the prompt, as with any other model."""
+    fonts, mode = shared_fonts(), model.capabilities["text"]
+    if request.text and mode == "none":
+        raise UnsupportedParameter(f"The model `{model.name}` cannot set `text` exactly.", param="text")
+    for text in request.text:
+        problem = _text_problem(text, fonts.missing(text))
+        if problem:
+            raise InvalidRequest(f"`text` {text[:40]!r} {problem}.", param="text")
+    quoted = quoted_text(request.prompt) if mode != "none" else []
+    settable = [text for text in quoted if not _text_problem(text, fonts.missing(text))]
+    texts = tuple(dict.fromkeys([*settable, *request.text]))
+    if len(texts) > MAX_TEXTS:
+        raise InvalidRequest(
+            f"At most {MAX_TEXTS} texts can be set in one image (quoted in `prompt` or in `text`), "
+            f"got {len(texts)}.",
+            param="text",
+        )
+    left = quoted_text(request.prompt) if mode == "none" else [t for t in quoted if t not in settable]
+    return texts, tuple(left)
+
+
+def _text_problem(text: str, missing: str) -> str | None:
+    if not text.strip():
+        return "is empty"
+    if len(text) > MAX_TEXT_LENGTH:
+        return f"is {len(text)} characters long; at most {MAX_TEXT_LENGTH} are set"
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        return "contains control characters (line breaks included); gazo breaks lines itself"
+    if missing:
+        return f"has characters no font of gazo can draw: {missing}"
+    return None
 
 
 def _extends_canvas(request: ImageRequest, image: Image.Image, size: Size) -> bool:

@@ -6,6 +6,7 @@ A single-quoted run counts only between word boundaries, so apostrophes (the dog
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 QUOTES = re.compile(
     r"「(?P<a>[^」]+)」|『(?P<b>[^』]+)』|“(?P<c>[^”]+)”|\"(?P<d>[^\"]+)\"|"
@@ -24,7 +25,11 @@ def quoted_text(prompt: str) -> list[str]:
     return list(dict.fromkeys(text for text in found if text))
 
 
-def without_quoted(prompt: str) -> str:
-    """`prompt` with its quoted texts taken out, for a model that would only scramble their letters."""
-    spaced = re.sub(r"\s{2,}", " ", QUOTES.sub(" ", prompt))
+def without_quoted(prompt: str, texts: Collection[str]) -> str:
+    """`prompt` with those of its quoted texts that are in `texts` taken out: they are typeset, and a
+    model would only add scrambled copies of their letters."""
+    if not texts:
+        return prompt
+    taken = QUOTES.sub(lambda match: " " if quoted(match) in texts else match.group(0), prompt)
+    spaced = re.sub(r"\s{2,}", " ", taken)
     return re.sub(r"\s+(?=[,.;:!?])", "", spaced).strip()

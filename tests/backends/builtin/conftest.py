@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from gazo.backends.base import BackendContext
 from gazo.backends.builtin import BuiltinBackend
 from gazo.jobs import GenerateJob, Size
-from tests.backends.builtin.support import squash
+from tests.support.ocr import ocr_reader
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +33,4 @@ def generate(backend: BuiltinBackend) -> Callable[..., list[Image.Image]]:
 @pytest.fixture(scope="session")
 def read_text() -> Callable[[Image.Image], str]:
     """OCR (RapidOCR's PP-OCR models, English and Japanese) with the settings that read banners well."""
-    from rapidocr import RapidOCR
-
-    engine = RapidOCR(params={"Det.limit_type": "max", "Det.limit_side_len": 960})
-
-    def read(image: Image.Image) -> str:
-        result = engine(np.asarray(image.convert("RGB")))
-        return squash(" ".join(result.txts or ()))
-
-    return read
+    return ocr_reader()

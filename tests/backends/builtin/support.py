@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import colorsys
-import re
 
 from PIL import Image
 
+from tests.support.ocr import squash
 
-def squash(text: str) -> str:
-    """Text without spaces or underscores: OCR often drops or invents word gaps."""
-    return re.sub(r"[\s_]+", "", text)
+__all__ = ["dominant_colour", "hue", "hue_distance", "squash"]
 
 
 def dominant_colour(image: Image.Image) -> tuple[int, int, int]:

@@ -49,7 +49,12 @@ async def create_image_edit(
     _check_content_length(request, limits)
     form = await request.form(max_files=limits.max_input_images + 2, max_fields=100)
     try:
-        fields = {key: value for key, value in form.multi_items() if key not in _FILE_FIELDS}
+        fields: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if key in ("text", "text[]"):  # one text, or several as repeated fields
+                fields.setdefault("text", []).append(value)
+            elif key not in _FILE_FIELDS:
+                fields[key] = value
         try:
             body = ImageEditRequest.model_validate(fields)
         except ValidationError as error:
@@ -99,6 +104,7 @@ async def _respond(
         data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
         safety_identifier=request.safety_identifier,
         usage=result.usage.to_openai_dict(),
+        gazo=prepared.extensions() or None,
         **describe_output(prepared),
     )
     headers = {**result.headers, "x-request-id": billing.request_id}

@@ -22,7 +22,7 @@ from gazo.backends.base import BackendOptions, Capabilities, ImageBackend
 from gazo.backends.builtin.assets import AssetLibrary
 from gazo.backends.builtin.compose import STAGES, draw_stages
 from gazo.backends.builtin.edit import plan_edit
-from gazo.backends.builtin.prompt import parse_prompt
+from gazo.backends.builtin.prompt import Design, parse_prompt
 from gazo.backends.builtin.scene import plan_scene
 from gazo.backends.builtin.semantic import Embedder
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
@@ -63,6 +63,8 @@ class BuiltinBackend(ImageBackend):
         partial_images=True,
         transparent_background=True,
         qualities=("low", "medium", "high"),
+        text="native",
+        references="placed+palette",
     )
     Options = BuiltinOptions
     options: BuiltinOptions
@@ -93,7 +95,7 @@ class BuiltinBackend(ImageBackend):
 
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
         library, fonts = self._loaded()
-        design = parse_prompt(job.prompt)
+        design = _design(job)
         scale = self.options.render_scale.get(job.quality, 1.0)
         size = (max(16, round(job.size.width * scale)), max(16, round(job.size.height * scale)))
         transparent = job.background == "transparent"
@@ -108,7 +110,7 @@ class BuiltinBackend(ImageBackend):
 
     def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
         library, fonts = self._loaded()
-        design = parse_prompt(job.prompt)
+        design = _design(job)
         restyle = self.options.restyle[job.input_fidelity]
         transparent = job.background == "transparent"
 
@@ -143,6 +145,13 @@ class BuiltinBackend(ImageBackend):
         if self.library is None or self.fonts is None:
             raise RuntimeError("BuiltinBackend.load() must run before the first job")
         return self.library, self.fonts
+
+
+def _design(job: GenerateJob) -> Design:
+    """The prompt read into a design; text sent as `text` joins the text the prompt quotes."""
+    design = parse_prompt(job.prompt)
+    design.text.extend(text for text in job.text if text not in design.text)
+    return design
 
 
 def _at_size(image: Image.Image, job: GenerateJob) -> Image.Image:
