@@ -13,7 +13,11 @@ import pytest
 from PIL import Image
 
 from gazo.provenance import Ingredient, Provenance, ProvenanceError
-from gazo.provenance.manifest import COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA
+from gazo.provenance.manifest import (
+    COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
+    RENDERING_LABEL,
+    TRAINED_ALGORITHMIC_MEDIA,
+)
 from gazo.settings import ProvenanceSettings
 from tests.support.pixels import png_bytes
 
@@ -126,6 +130,27 @@ def test_every_input_is_an_ingredient_first_parent_then_components(provenance: P
     actions = _assertion(_active(store), "c2pa.actions.v2")["actions"]
     assert [a["action"] for a in actions] == ["c2pa.opened", "c2pa.placed", "c2pa.edited", "c2pa.resized"]
     assert len(actions[1]["parameters"]["ingredients"]) == 2
+
+
+def test_references_that_only_guided_the_model_are_inputs_and_the_rendering_is_recorded(
+    provenance: Provenance,
+) -> None:
+    inputs = [
+        Ingredient(data=_image(), mime="image/png", title="photo.png", relationship="parentOf"),
+        Ingredient(_image(colour=(9, 9, 9)), "image/png", title="style.png", relationship="inputTo"),
+    ]
+    rendering = {"references": {"mode": "init+colour", "count": 1}, "text": {"mode": "typeset", "count": 1}}
+    signed = provenance.sign(_image(), mime="png", model=MODEL, ingredients=inputs, rendering=rendering)
+    state, store = _read(signed, "image/png", provenance.trust_anchor_pem())
+    manifest = _active(store)
+    assert state == "Trusted"
+    assert [(i["title"], i["relationship"]) for i in manifest["ingredients"]] == [
+        ("photo.png", "parentOf"),
+        ("style.png", "inputTo"),
+    ]
+    actions = _assertion(manifest, "c2pa.actions.v2")["actions"]
+    assert [a["action"] for a in actions] == ["c2pa.opened", "c2pa.edited"]  # nothing was placed
+    assert _assertion(manifest, RENDERING_LABEL) == rendering
 
 
 def test_prompt_is_written_only_when_the_operator_allows_it(provenance: Provenance) -> None:

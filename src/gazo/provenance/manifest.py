@@ -1,8 +1,10 @@
 """What gazo says about an image: the C2PA manifest definition, built as plain data (no c2pa calls here).
 
 A generation is one `c2pa.created` action with IPTC's ``trainedAlgorithmicMedia``; an edit opens its first
-input (``parentOf``), places the others (``componentOf``) and records `c2pa.edited` with
-``compositeWithTrainedAlgorithmicMedia``. Every manifest carries the CAWG training-and-data-mining assertion
+input (``parentOf``), places the others whose pixels went into the image (``componentOf``), lists those
+that only guided the model as ``inputTo``, and records `c2pa.edited` with
+``compositeWithTrainedAlgorithmicMedia``. A ``gazo.rendering`` assertion says how gazo used the references
+and set text, when it did either. Every manifest carries the CAWG training-and-data-mining assertion
 that makes gazo's data-use promise machine-readable. The prompt is written only when the operator allows it.
 """
 
@@ -29,13 +31,22 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 ExtraAction = str | Mapping[str, Any]
 
 
+#: Label of gazo's own assertion: how references were used and text was set (see `plan_manifest`).
+RENDERING_LABEL = "gazo.rendering"
+
+
 @dataclass(frozen=True)
 class Ingredient:
-    """An input image of an edit. If it carries Content Credentials, they become part of the new history."""
+    """An input image of an edit. If it carries Content Credentials, they become part of the new history.
+
+    `relationship`: ``parentOf`` (the image edited), ``componentOf`` (placed into it) or ``inputTo``
+    (guided the model without being placed); empty = by position, the first ``parentOf``, the others
+    ``componentOf``."""
 
     data: bytes = field(repr=False)
     mime: str
     title: str
+    relationship: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,19 +71,22 @@ def plan_manifest(
     prompt: str | None = None,
     extra_actions: Sequence[ExtraAction] = (),
     title: str | None = None,
+    rendering: Mapping[str, Any] | None = None,
 ) -> ManifestPlan:
     """The manifest for one output image: a generation without ingredients, an edit with them.
 
     `prompt` is written as the main action's `description` when given; the caller decides whether the
-    operator allows that.
+    operator allows that. `rendering`, when given, is written as the `gazo.rendering` assertion.
     """
     agent = software_agent(version, model)
     ids = [f"ingredient_{index}" for index in range(len(ingredients))]
+    relationships = [_relationship(item, index) for index, item in enumerate(ingredients)]
     actions: list[dict[str, Any]] = []
     if ingredients:
         actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ids[:1]}})
-        if len(ids) > 1:
-            actions.append({"action": "c2pa.placed", "parameters": {"ingredientIds": ids[1:]}})
+        placed = [ids[i] for i in range(1, len(ids)) if relationships[i] == "componentOf"]
+        if placed:
+            actions.append({"action": "c2pa.placed", "parameters": {"ingredientIds": placed}})
         main = {"action": "c2pa.edited", "digitalSourceType": COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA}
     else:
         main = {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}
@@ -91,18 +105,17 @@ def plan_manifest(
             {"label": "cawg.training-mining", "data": {"entries": _training_mining()}},
         ],
     }
+    if rendering:
+        definition["assertions"].append({"label": RENDERING_LABEL, "data": dict(rendering)})
     planned = [
-        (
-            {
-                "title": item.title,
-                "relationship": "parentOf" if index == 0 else "componentOf",
-                "label": ids[index],
-            },
-            item,
-        )
+        ({"title": item.title, "relationship": relationships[index], "label": ids[index]}, item)
         for index, item in enumerate(ingredients)
     ]
     return ManifestPlan(definition=definition, ingredients=planned)
+
+
+def _relationship(item: Ingredient, index: int) -> str:
+    return item.relationship or ("parentOf" if index == 0 else "componentOf")
 
 
 def _action(extra: ExtraAction, agent: dict[str, str]) -> dict[str, Any]:

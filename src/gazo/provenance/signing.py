@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import c2pa
 from cryptography import x509
@@ -148,6 +150,7 @@ class Provenance:
         ingredients: Sequence[Ingredient] = (),
         extra_actions: Sequence[ExtraAction] = (),
         title: str | None = None,
+        rendering: Mapping[str, Any] | None = None,
     ) -> bytes:
         """`image` with Content Credentials embedded: a generation without `ingredients`, an edit with them.
 
@@ -168,6 +171,7 @@ class Provenance:
                 prompt=prompt if self.include_prompt else None,
                 extra_actions=extra_actions,
                 title=title,
+                rendering=rendering,
             )
             return self._sign_plan(image, mime, plan)
         except (c2pa.C2paError, ProvenanceError) as exc:
@@ -251,7 +255,7 @@ def _config_error(identity: SigningIdentity, exc: Exception) -> ProvenanceConfig
 
 def _normalised(item: Ingredient) -> Ingredient:
     mime = _MIME_ALIASES.get(item.mime.lower(), item.mime.lower())
-    return item if mime == item.mime else Ingredient(data=item.data, mime=mime, title=item.title)
+    return item if mime == item.mime else replace(item, mime=mime)
 
 
 def _read_anchors(path: Path) -> str:

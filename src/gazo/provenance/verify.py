@@ -79,7 +79,7 @@ class _Credentials:
 
 @dataclass(frozen=True, kw_only=True)
 class IngredientReport(_Credentials):
-    """An input of an edit: ``parentOf`` (the image that was opened) or ``componentOf`` (placed into it)."""
+    """An input of an edit: ``parentOf`` (opened), ``componentOf`` (placed in it), ``inputTo`` (guided it)."""
 
     relationship: str = "parentOf"
 

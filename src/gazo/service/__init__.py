@@ -244,9 +244,10 @@ class ImageService:
             background=prepared.job.background,
             compression=request.output_compression,
         )
+        inputs = zip(request.images, prepared.input_mimes, prepared.input_relationships(), strict=True)
         ingredients = [
-            Ingredient(data=upload.data, mime=mime, title=upload.filename or f"image_{index}")
-            for index, (upload, mime) in enumerate(zip(request.images, prepared.input_mimes, strict=True))
+            Ingredient(upload.data, mime, title=upload.filename or f"image_{index}", relationship=role)
+            for index, (upload, mime, role) in enumerate(inputs)
         ]
         return self.provenance.sign(
             data,
@@ -255,6 +256,7 @@ class ImageService:
             prompt=request.prompt,
             ingredients=ingredients,
             extra_actions=("c2pa.resized",) if prepared.resized else (),
+            rendering=prepared.rendering() or None,
         )
 
     def verify(self, data: bytes, extra_anchors_pem: str | None = None) -> VerificationReport:

@@ -63,6 +63,20 @@ class PreparedRequest:
             report["references"] = {"mode": capabilities["references"], "count": len(self.job.images) - 1}
         return report
 
+    def rendering(self) -> dict[str, Any]:
+        """`extensions` for the Content Credentials: the same facts, without the strings themselves."""
+        report = self.extensions()
+        if "text" in report:
+            report["text"] = {"mode": report["text"]["mode"], "count": len(report["text"]["strings"])}
+        return report
+
+    def input_relationships(self) -> list[str]:
+        """Each input image's C2PA relationship: the first was edited; references whose pixels the model
+        places are components, references that only guide it are inputs."""
+        placed = self.model.capabilities["references"] == "placed+palette"
+        rest = "componentOf" if placed else "inputTo"
+        return ["parentOf" if index == 0 else rest for index in range(len(self.request.images))]
+
     @property
     def resized(self) -> bool:
         """An edit whose output size differs from its first input's (recorded as `c2pa.resized`)."""

@@ -1,0 +1,51 @@
+"""Edits with several images: how the model used the references, told in the response and the credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+
+from tests.api.test_edits import photo
+from tests.support.credentials import active_manifest, read_credentials, trust_anchor
+from tests.support.pixels import decode_b64, png_bytes
+from tests.support.server import GazoServer
+
+
+def solid(colour: tuple[int, int, int]) -> bytes:
+    return png_bytes(Image.new("RGB", (128, 128), colour))
+
+
+def edit_with_references(server: GazoServer, *references: bytes) -> tuple[Any, Image.Image, bytes]:
+    images = [("photo.png", png_bytes(photo()), "image/png")]
+    images += [(f"reference_{index}.png", data, "image/png") for index, data in enumerate(references)]
+    result = server.client().images.edit(
+        image=images,
+        prompt="the same scene in these colours",
+        size="256x256",
+        quality="low",
+        extra_body={"seed": 3},
+    )
+    return (result, *decode_b64(result.data[0].b64_json))  # type: ignore[arg-type]
+
+
+def test_the_reference_mode_is_in_the_response_and_the_credentials(server: GazoServer) -> None:
+    result, _, data = edit_with_references(server, solid((220, 30, 30)), solid((230, 200, 40)))
+    assert result.gazo == {"references": {"mode": "init+colour", "count": 2}}  # the SDK keeps extra fields
+    state, store = read_credentials(data, trust_anchor(server.base_url))
+    manifest = active_manifest(store)
+    assert state == "Trusted"
+    assert [(i["title"], i["relationship"]) for i in manifest["ingredients"]] == [
+        ("photo.png", "parentOf"),
+        ("reference_0.png", "inputTo"),
+        ("reference_1.png", "inputTo"),
+    ]
+    rendering = next(a["data"] for a in manifest["assertions"] if a["label"] == "gazo.rendering")
+    assert rendering == {"references": {"mode": "init+colour", "count": 2}}
+
+
+def test_a_single_image_edit_reports_no_references(server: GazoServer) -> None:
+    result = server.client().images.edit(
+        image=("photo.png", png_bytes(photo()), "image/png"), prompt="autumn", size="256x256", quality="low"
+    )
+    assert "gazo" not in (result.model_extra or {})
