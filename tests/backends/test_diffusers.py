@@ -85,3 +85,16 @@ def test_text_is_typeset_in_one_band_and_the_bar_never_goes_back(backend: Diffus
     assert rows.max() - rows.min() < 0.75 * 192  # the text and its harmonised surroundings, not the picture
     reported = [step for step, _, _ in steps]
     assert reported == sorted(reported) and reported[-1] == steps[-1][1]
+
+
+def test_batching_defaults_to_the_device_and_yields_to_the_options(backend: DiffusersBackend) -> None:
+    assert backend.device == "cpu" and backend.batch_limit() == 1  # batching does not pay on a CPU
+    configured = DiffusersBackend(
+        "b", backend.source, DiffusersOptions(max_batch_images=4), BackendContext(cache_dir=Path("/x"))
+    )
+    assert configured.batch_limit() == 4
+    configured.device = "cuda"
+    assert configured.batch_limit() == 4
+    unset = DiffusersBackend("c", backend.source, DiffusersOptions(), BackendContext(cache_dir=Path("/x")))
+    unset.device = "cuda"
+    assert unset.batch_limit() > 1  # an accelerator fills its idle cores with the extra images

@@ -56,12 +56,13 @@ class BackendOptions(BaseModel):
 
     default_size: str = Field("1024x1024", description="Size used for `size: auto` on generations.")
     default_quality: Quality = Field("medium", description="Quality used for `quality: auto`.")
-    max_batch_images: int = Field(
-        1,
+    max_batch_images: int | None = Field(
+        None,
         ge=1,
         le=64,
         description="Most images one forward pass may carry when compatible requests are batched "
-        "(1 = no batching). Batching pays on GPUs; measure with bench/serve.py.",
+        "(1 = no batching). Default: the backend's choice for its device (diffusers: 1 on a CPU, "
+        "where batching does not pay, 8 on a GPU); measure with bench/serve.py --batch.",
     )
     batch_window_ms: float = Field(
         0.0,
@@ -109,6 +110,10 @@ class ImageBackend(ABC):
     def batch_key(self, job: GenerateJob) -> Hashable | None:
         """Jobs with equal keys may share one forward pass; None = never batch this job."""
         return None
+
+    def batch_limit(self) -> int:
+        """Most images per forward pass: the configured value, else what pays on this backend's device."""
+        return self.options.max_batch_images or 1
 
     def generate_batch(self, jobs: list[GenerateJob], progress: list[ProgressFn]) -> list[list[Image.Image]]:
         """Render several compatible jobs together; each keeps its own seed, previews and images.

@@ -35,6 +35,9 @@ from gazo.typography.quotes import without_quoted
 
 logger = logging.getLogger(__name__)
 
+#: Images per forward pass on a GPU or other accelerator unless the model's options say otherwise.
+ACCELERATOR_BATCH_IMAGES = 8
+
 
 class DiffusersOptions(BackendOptions):
     steps: dict[Quality, int] = Field(
@@ -87,6 +90,7 @@ class DiffusersBackend(ImageBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.device: str | None = None
         self.capabilities = self.capabilities.model_copy(
             update={
                 "qualities": tuple(self.options.steps),
@@ -103,7 +107,7 @@ class DiffusersBackend(ImageBackend):
         return f"{kind} from {self.source}"
 
     def load(self, device: str | None) -> None:
-        device = device or best_device()
+        device = self.device = device or best_device()
         dtype = resolve_dtype(self.context.dtype, device)
         if self.options.torch_threads:
             torch.set_num_threads(self.options.torch_threads)
@@ -127,6 +131,13 @@ class DiffusersBackend(ImageBackend):
 
     def batch_key(self, job: GenerateJob) -> Hashable | None:
         return ("generate", job.size, job.quality) if type(job) is GenerateJob else None
+
+    def batch_limit(self) -> int:
+        """On a CPU a batch of k takes k times as long as one image (bench/serve.py --batch 1,4), so
+        batching only adds latency there; an accelerator fills its idle cores with the extra images."""
+        if self.options.max_batch_images:
+            return self.options.max_batch_images
+        return 1 if self.device in (None, "cpu") else ACCELERATOR_BATCH_IMAGES
 
     def _place(self, device: str) -> None:
         """Move the pipeline to `device` with the configured efficiency options."""

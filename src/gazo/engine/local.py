@@ -97,7 +97,7 @@ class _ModelWorker:
     def _companions(self, first: _Ticket) -> list[_Ticket]:
         """Queued jobs that can share `first`'s forward pass, up to the model's image limit."""
         key = self.backend.batch_key(first.job)
-        room = self.backend.options.max_batch_images - first.job.n
+        room = self.backend.batch_limit() - first.job.n
         if key is None or room <= 0:
             return []
         deadline = time.monotonic() + self.backend.options.batch_window_ms / 1000
