@@ -95,6 +95,12 @@ class GazoServer:
             raise
         return self
 
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a pulled plug would: no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()  # reaped, so its PID no longer looks alive
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -107,11 +113,11 @@ class GazoServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def client(self, **kwargs: object) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key="gz-test", max_retries=0, **kwargs)
+    def client(self, api_key: str = "gz-test", **kwargs: object) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key=api_key, max_retries=0, **kwargs)
 
-    def async_client(self, **kwargs: object) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(base_url=f"{self.base_url}/v1", api_key="gz-test", max_retries=0, **kwargs)
+    def async_client(self, api_key: str = "gz-test", **kwargs: object) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=f"{self.base_url}/v1", api_key=api_key, max_retries=0, **kwargs)
 
     def __enter__(self) -> GazoServer:
         return self.start()
