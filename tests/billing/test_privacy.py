@@ -8,25 +8,11 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text
-
 from gazo.store.database import Database
 from gazo.store.tables import utcnow
 from tests.billing.meters import ESTIMATE, caller_for, make_key, make_meter, reserve
-from tests.store.databases import TABLES, sqlite_database
-
-
-def _rows_as_text(database: Database) -> str:
-    with database.reading() as session:
-        return "\n".join(
-            " ".join(str(value) for value in row)
-            for table in TABLES
-            for row in session.execute(text(f"SELECT * FROM {table}")).all()
-        )
-
-
-def _files_contain(directory: Path, needle: str) -> list[str]:
-    return [path.name for path in directory.iterdir() if needle.encode() in path.read_bytes()]
+from tests.billing.scans import files_containing, rows_as_text
+from tests.store.databases import sqlite_database
 
 
 def _run_requests(database: Database, prompt: str, **settings: object) -> None:
@@ -40,22 +26,25 @@ def _run_requests(database: Database, prompt: str, **settings: object) -> None:
 def test_default_retention_writes_no_prompt_anywhere(database: Database, tmp_path: Path) -> None:
     prompt = f"a zebra-unicorn {uuid.uuid4().hex} over Lisbon"
     _run_requests(database, prompt)
-    assert prompt not in _rows_as_text(database)
+    assert prompt not in rows_as_text(database)
     if database.dialect == "sqlite":
-        assert _files_contain(tmp_path, prompt) == [] and _files_contain(tmp_path, prompt[:20]) == []
+        assert (
+            files_containing(tmp_path, prompt.encode()) == []
+            and files_containing(tmp_path, prompt[:20].encode()) == []
+        )
 
 
 def test_retained_prompts_are_purged_without_a_trace(tmp_path: Path) -> None:
     database = sqlite_database(tmp_path / "gazo.db")
     prompt = f"a zebra-unicorn {uuid.uuid4().hex} over Lisbon"
     _run_requests(database, prompt, retention_days=1)
-    assert prompt in _rows_as_text(database)
-    assert _files_contain(tmp_path, prompt)  # the scan below can see it when it is there
+    assert prompt in rows_as_text(database)
+    assert files_containing(tmp_path, prompt.encode())  # the scan below can see it when it is there
     meter = make_meter(database, retention_days=1)
     assert meter.purge_retained() == 0  # still within its day
     assert meter.purge_retained(now=utcnow() + timedelta(days=2)) == 1
-    assert prompt not in _rows_as_text(database)
+    assert prompt not in rows_as_text(database)
     database.dispose()
     with closing(sqlite3.connect(tmp_path / "gazo.db")) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert _files_contain(tmp_path, prompt) == []  # secure_delete zeroed the freed page
+    assert files_containing(tmp_path, prompt.encode()) == []  # secure_delete zeroed the freed page
