@@ -35,8 +35,8 @@ def twin_servers(
 
 @pytest.fixture
 def limited_key(twin_servers: tuple[GazoServer, ...]) -> Iterator[Key]:
-    """A key allowed 3 requests a minute; its counters are deleted from Redis afterwards."""
-    key = create_key(twin_servers[0], "limited", "--rpm", "3")
+    """A key allowed 2 requests a minute; its counters are deleted from Redis afterwards."""
+    key = create_key(twin_servers[0], "limited", "--rpm", "2")
     yield key
     client = redis.Redis.from_url(twin_servers[0].env["GAZO_REDIS_URL"])
     for name in client.scan_iter(f"gazo:ratelimit:{{{key.id}}}:*"):
@@ -49,20 +49,20 @@ def test_two_servers_share_one_rate_limit_through_redis(
 ) -> None:
     first, second = (server.client(api_key=limited_key.secret) for server in twin_servers)
     remaining = []
-    for client in (first, second, first):
+    for client in (first, second):
         raw = client.images.with_raw_response.generate(**SMALL)
-        assert raw.parse().data[0].b64_json and raw.headers["x-ratelimit-limit-requests"] == "3"
+        assert raw.parse().data[0].b64_json and raw.headers["x-ratelimit-limit-requests"] == "2"
         remaining.append(raw.headers["x-ratelimit-remaining-requests"])
-    assert remaining == ["2", "1", "0"]  # each server saw the other's requests
+    assert remaining == ["1", "0"]  # the second server counted the first one's request
 
     with pytest.raises(openai.RateLimitError) as refused:
-        second.images.generate(**SMALL)
+        first.images.generate(**SMALL)  # it served one request itself: the other counts too
     error = refused.value
     assert (error.status_code, error.code, error.type) == (429, "rate_limit_exceeded", "requests")
     headers = error.response.headers
-    assert headers["x-ratelimit-limit-requests"] == "3" and headers["x-ratelimit-remaining-requests"] == "0"
+    assert headers["x-ratelimit-limit-requests"] == "2" and headers["x-ratelimit-remaining-requests"] == "0"
     assert RESET.match(headers["x-ratelimit-reset-requests"]), headers["x-ratelimit-reset-requests"]
-    assert 1 <= int(headers["retry-after"]) <= 20  # one request back every 20 s
+    assert 1 <= int(headers["retry-after"]) <= 30  # one request back every 30 s
     with opened(twin_servers[0]) as database:
         rows = [row for row in usage_rows(database) if row.key_id == limited_key.id]
-    assert [row.status for row in rows] == ["succeeded"] * 3  # the refused request left no row
+    assert [row.status for row in rows] == ["succeeded"] * 2  # the refused request left no row
