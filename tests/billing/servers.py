@@ -52,7 +52,8 @@ max_batch_images = 8
 
 
 def write_config(path: Path, models_dir: Path, *, high_steps: int = 8) -> Path:
-    """The tiny SD model with a few steps (fast), batching, a deep queue and our own prices.
+    """The tiny SD model with a few steps (fast), a deep queue (bursts are not refused), our own prices,
+    and batching even on a CPU, so that concurrent requests share passes and must still be billed apart.
 
     ``high_steps`` makes `quality="high"` as slow as a test needs a request to be."""
     source = models_dir / "gazo-tiny-sd"  # shared with tests/conftest.py: built once a session
