@@ -68,6 +68,13 @@ class ServerSettings(_Section):
     request_timeout_s: float = Field(
         600.0, gt=0, description="A request still rendering after this many seconds is cancelled with a 504."
     )
+    shutdown_grace_s: float = Field(
+        25.0,
+        ge=0,
+        description="After SIGTERM, how long `gazo serve` lets requests in flight finish; the rest are "
+        "cancelled and their reservations released. Keep it below the orchestrator's kill timeout "
+        "(Kubernetes: 30 s) so no money stays held by a killed process.",
+    )
 
 
 class ModelSpec(_Section):

@@ -53,3 +53,28 @@ def test_reservations_of_a_killed_server_are_released_when_it_starts_again(
             client.images.generate(**{**SLOW, "quality": "low"})
             _, spent, held = budget_of(database, key.id)
             assert spent > 0 and held == 0
+
+
+def test_sigterm_lets_the_grace_period_pass_then_releases_what_is_still_held(
+    tmp_path: Path, shared_data_dir: Path
+) -> None:
+    config = write_config(tmp_path / "slow.toml", shared_data_dir / "models", high_steps=100_000)
+    env = {"GAZO_SERVER__SHUTDOWN_GRACE_S": "2"}
+    server = GazoServer(tmp_path / "data", config=config, args=("--require-auth",), env=env)
+    with server, ThreadPoolExecutor(IN_FLIGHT) as pool:
+        key = create_key(server, "stopped", "--budget-usd", "1")
+        client = server.client(api_key=key.secret, timeout=120)
+        pending = [pool.submit(client.images.generate, **SLOW) for _ in range(IN_FLIGHT)]
+        with opened(server) as database:
+            wait_for_reserved(database, IN_FLIGHT)
+            assert server.process is not None
+            started = time.monotonic()
+            server.process.terminate()
+            assert server.process.wait(timeout=30) is not None  # it exits on its own, after the grace
+            assert time.monotonic() - started < 20
+            for request in pending:
+                assert request.exception(timeout=30) is not None  # nobody was answered with an image
+            assert budget_of(database, key.id) == (1_000_000, 0, 0)
+            assert open_reservations(database) == 0
+            settled = [(row.status, row.cost_micros) for row in usage_rows(database)]
+            assert settled == [("cancelled", 0)] * IN_FLIGHT

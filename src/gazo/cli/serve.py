@@ -47,4 +47,10 @@ def serve(
 
         run(settings)
         return
-    uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level=log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=server.host,
+        port=server.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=max(1, round(server.shutdown_grace_s)),
+    )

@@ -112,15 +112,27 @@ async def _respond(
 
 
 async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any]) -> bool:
-    """Wait for `work`; if the client hangs up first, cancel it (the job stops at its next step)."""
-    while not work.done():
-        await asyncio.wait({work}, timeout=0.25)
-        if not work.done() and await http.is_disconnected():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
-            return False
+    """Wait for `work`; if the client hangs up first, cancel it (the job stops at its next step).
+
+    `work` runs as a task of its own, so when this handler is cancelled (the server shutting down
+    after its grace period) it must be cancelled too: otherwise it would render, and be charged, for
+    a response nobody receives."""
+    try:
+        while not work.done():
+            await asyncio.wait({work}, timeout=0.25)
+            if not work.done() and await http.is_disconnected():
+                await _cancel(work)
+                return False
+    except asyncio.CancelledError:
+        await _cancel(work)
+        raise
     return True
+
+
+async def _cancel(work: asyncio.Future[Any]) -> None:
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await work
 
 
 def _check_content_length(request: Request, limits: ServerSettings) -> None:
