@@ -7,7 +7,7 @@ import pytest
 from openai.types import ImagesResponse
 
 from tests.billing.meters import budget_of, open_reservations, usage_rows
-from tests.billing.servers import burst, cost_micros, create_key, opened, run_process, usage_by_key
+from tests.billing.servers import PRICES, burst, cost_micros, create_key, opened, run_process, usage_by_key
 from tests.support.server import GazoServer
 
 SMALL = {"model": "gpt-image-1", "size": "64x64", "quality": "low"}
@@ -23,6 +23,8 @@ def test_the_sdk_works_with_a_key_and_gets_401_for_a_wrong_or_revoked_one(
     key = create_key(server, "sdk", run=run_process)  # `python -m gazo keys create`, as an operator would
     client = server.client(api_key=key.secret)
     assert client.images.generate(prompt="a lighthouse", **SMALL).data[0].b64_json
+    # The prices it will be charged are published with the model (the playground shows costs from them).
+    assert client.models.retrieve("gpt-image-1").model_extra["pricing"] == PRICES
 
     wrong = server.client(api_key=key.secret[:-4] + "AAAA")
     run_process(server, "keys", "revoke", key.id)

@@ -154,6 +154,8 @@ class Model(BaseModel):
     # gazo extensions
     alias_of: str | None = None
     description: str | None = None
+    #: USD per 1M tokens by kind (`text_input`, `image_input`, `image_output`), as this server charges.
+    pricing: dict[str, float] | None = None
 
 
 class ModelList(BaseModel):

@@ -31,9 +31,11 @@ async def retrieve_model(model_id: str, service: ServiceDep, caller: CallerDep) 
 
 def _describe(service: ServiceDep, model_id: str, target: str) -> Model:
     info = service.engine.resolve(target)
+    price = service.meter.prices.for_model(info.name)
     return Model(
         id=model_id,
         created=_STARTED,
         alias_of=None if model_id == target else target,
         description=info.description,
+        pricing={kind: float(getattr(price, kind)) for kind in ("text_input", "image_input", "image_output")},
     )
