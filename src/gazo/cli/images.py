@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 from rich.console import Console
@@ -21,7 +21,7 @@ from gazo.cli.errors import fail, next_step
 from gazo.cli.options import load_settings, settings_options
 from gazo.cli.remote import stream_remote
 from gazo.errors import GazoError
-from gazo.jobs import ImageRequest, Upload
+from gazo.jobs import ImageRequest, Placement, Upload
 from gazo.service import FinalImage, ImageService, PartialImage, Step
 from gazo.settings import Settings
 
@@ -43,6 +43,12 @@ _OUTPUT_OPTIONS = (
         "-n", "n", type=click.IntRange(1, 10), default=1, show_default=True, help="Number of images."
     ),
     click.option("--seed", type=int, default=None, help="Fixed seed for reproducible output."),
+    click.option(
+        "--text",
+        multiple=True,
+        help="Text to set exactly in the image (repeat for more; the first is the headline), besides "
+        "any the prompt quotes.",
+    ),
     click.option(
         "--background",
         type=click.Choice(["auto", "opaque", "transparent"]),
@@ -107,6 +113,12 @@ def generate(
     "--mask",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PNG whose transparent pixels mark where to edit.",
+)
+@click.option(
+    "--placement",
+    type=click.Choice(get_args(Placement)),
+    default=None,
+    help="Extend the background: where the image sits on the larger canvas --size asks for.",
 )
 @output_options
 @settings_options
@@ -212,6 +224,8 @@ async def _in_process(
         prepared = await service.prepare(request)
         job = prepared.job
         summary.update(model=job.model, size=str(job.size), quality=job.quality, background=job.background)
+        if extensions := prepared.extensions():
+            summary["gazo"] = extensions
         bar.rendering()
         async for event in service.stream(prepared, OPERATOR, request_id=f"cli_{uuid.uuid4().hex[:24]}"):
             if isinstance(event, Step | PartialImage | FinalImage):

@@ -19,7 +19,18 @@ from gazo.cli.errors import fail, next_step
 from gazo.jobs import ImageRequest
 from gazo.service import FinalImage, PartialImage
 
-_FIELDS = ("prompt", "model", "n", "size", "quality", "background", "output_format", "partial_images", "seed")
+_FIELDS = (
+    "prompt",
+    "model",
+    "n",
+    "size",
+    "quality",
+    "background",
+    "output_format",
+    "partial_images",
+    "seed",
+    "placement",
+)
 
 
 async def stream_remote(
@@ -28,6 +39,8 @@ async def stream_remote(
     """POST `request` with `stream=true`; yield its images; `summary` gets the concrete output fields."""
     base = server.rstrip("/")
     fields = {name: getattr(request, name) for name in _FIELDS if getattr(request, name) is not None}
+    if request.text:
+        fields["text"] = list(request.text)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     if request.is_edit:
         path, body = "/v1/images/edits", _multipart(request, fields)
@@ -50,6 +63,8 @@ async def stream_remote(
                     yield PartialImage(finals, event.get("partial_image_index", 0), data)
                 elif kind.endswith(".completed"):
                     summary.update({key: event.get(key) for key in ("size", "quality", "background")})
+                    if event.get("gazo"):
+                        summary["gazo"] = event["gazo"]
                     yield FinalImage(finals, data, _usage(event.get("usage") or {}))
                     finals += 1
     except httpx.ConnectError as error:
@@ -75,7 +90,8 @@ def _multipart(request: ImageRequest, fields: dict[str, Any]) -> dict[str, Any]:
     files = [(name, (upload.filename, upload.data)) for upload in request.images]
     if request.mask is not None:
         files.append(("mask", (request.mask.filename, request.mask.data)))
-    return {"data": {key: str(value) for key, value in {**fields, "stream": "true"}.items()}, "files": files}
+    data = {key: value if isinstance(value, list) else str(value) for key, value in fields.items()}
+    return {"data": {**data, "stream": "true"}, "files": files}
 
 
 async def _events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
