@@ -26,6 +26,7 @@ from gazo.backends.base import BackendOptions, Capabilities, ImageBackend
 from gazo.backends.devices import best_device, resolve_dtype
 from gazo.backends.hub import load_pipeline
 from gazo.backends.previews import latent_factors, latents_to_images
+from gazo.backends.references import NativeStyle, native_input, native_style
 from gazo.errors import Cancelled
 from gazo.imaging import fit_to, steer_colours
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality, Size
@@ -101,6 +102,7 @@ class DiffusersBackend(ImageBackend):
         self.pipeline: Any = None
         self._image_to_image: Any = None
         self._inpainting: Any = None
+        self._native: NativeStyle | None = None  # the pipeline itself edits, taking the references
 
     def describe(self) -> str:
         kind = type(self.pipeline).__name__ if self.pipeline is not None else "diffusers pipeline"
@@ -118,13 +120,14 @@ class DiffusersBackend(ImageBackend):
         self.pipeline.set_progress_bar_config(disable=True)
         self._image_to_image = _derive(AutoPipelineForImage2Image, self.pipeline)
         self._inpainting = _derive(AutoPipelineForInpainting, self.pipeline)
+        self._native = native_style(self.pipeline)
         shared_fonts()  # read the fonts' character maps now rather than during the first text job
         self.capabilities = self.capabilities.model_copy(
             update={
-                "edit": self._image_to_image is not None,
+                "edit": self._image_to_image is not None or self._native is not None,
                 "mask": self._inpainting is not None,
                 "text": "typeset+harmonise" if self._image_to_image is not None else "typeset",
-                "references": "init+colour",
+                "references": "native" if self._native else "init+colour",
             }
         )
         logger.info("loaded %s on %s (%s)", self.describe(), device, dtype)
@@ -176,6 +179,9 @@ class DiffusersBackend(ImageBackend):
 
     def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
         tracked = _LastStep(progress)
+        if self._native is not None and job.mask is None:
+            extra = {"image": native_input(job, self._native)}
+            return self._set_text(job, self._run(self.pipeline, [job], [tracked], extra)[0], tracked.hold)
         init = fit_to(job.images[0].convert("RGB"), job.size)
         if len(job.images) > 1:
             init = steer_colours(init, job.images[1:], self.options.reference_colour_weight)
@@ -230,6 +236,8 @@ class DiffusersBackend(ImageBackend):
         accepted = inspect.signature(pipeline.__call__).parameters
         if "height" in accepted:
             kwargs.update(height=first.size.height, width=first.size.width)
+        if "max_area" in accepted:  # Kontext would otherwise scale the output up to its own area
+            kwargs["max_area"] = first.size.pixels
         if self.options.guidance_scale is not None:
             kwargs["guidance_scale"] = self.options.guidance_scale
         with torch.inference_mode():
@@ -302,6 +310,9 @@ def _derive(auto_class: Any, pipeline: Any) -> Any:
         derived = auto_class.from_pipe(pipeline)
     except (ValueError, KeyError, TypeError) as error:
         logger.info("%s has no %s sibling: %s", type(pipeline).__name__, auto_class.__name__, error)
+        return None
+    if "strength" not in inspect.signature(derived.__call__).parameters:  # an editing pipeline (Kontext)
+        logger.info("%s has no %s sibling with a strength", type(pipeline).__name__, auto_class.__name__)
         return None
     derived.set_progress_bar_config(disable=True)
     return derived

@@ -26,6 +26,7 @@ from diffusers import (
     DiffusionPipeline,
     EulerDiscreteScheduler,
     FlowMatchEulerDiscreteScheduler,
+    FluxKontextPipeline,
     FluxPipeline,
     FluxTransformer2DModel,
     SD3Transformer2DModel,
@@ -45,6 +46,8 @@ from transformers import (
 )
 
 ARCHITECTURES: tuple[str, ...] = ("sd", "sdxl", "flux", "sd3")
+#: Pipelines that edit with reference images natively (no img2img or inpainting siblings).
+EDIT_ARCHITECTURES: tuple[str, ...] = ("flux-kontext",)
 
 CLIP_WIDTH = 16  # hidden size of each tiny CLIP text encoder; its 49,408-row embedding dominates size
 T5_WIDTH = 32  # SD3 pads the two CLIP widths side by side to the T5 width, so ≥ 2 * CLIP_WIDTH
@@ -247,6 +250,11 @@ def _build_flux() -> FluxPipeline:
     )
 
 
+def _build_flux_kontext() -> FluxKontextPipeline:
+    """FLUX.1 Kontext: the FLUX components, with the edited and reference images as extra tokens."""
+    return FluxKontextPipeline(**_build_flux().components)
+
+
 def _build_sd3() -> StableDiffusion3Pipeline:
     transformer = SD3Transformer2DModel(
         sample_size=8,
@@ -275,13 +283,19 @@ def _build_sd3() -> StableDiffusion3Pipeline:
     )
 
 
-_BUILDERS = {"sd": _build_sd, "sdxl": _build_sdxl, "flux": _build_flux, "sd3": _build_sd3}
+_BUILDERS = {
+    "sd": _build_sd,
+    "sdxl": _build_sdxl,
+    "flux": _build_flux,
+    "flux-kontext": _build_flux_kontext,
+    "sd3": _build_sd3,
+}
 
 
 def build_tiny_pipeline(arch: str, seed: int = 0) -> DiffusionPipeline:
     """A tiny random pipeline of the real class for `arch`; the same seed gives identical weights."""
     if arch not in _BUILDERS:
-        raise ValueError(f"`arch` must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+        raise ValueError(f"`arch` must be one of {', '.join(_BUILDERS)}, got {arch!r}")
     torch.manual_seed(seed)  # components are built in a fixed order, so one seed fixes every weight
     return _BUILDERS[arch]()
 

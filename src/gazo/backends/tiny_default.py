@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class TinyOptions(DiffusersOptions):
-    arch: Literal["sd", "sdxl", "flux", "sd3"] = Field(
+    arch: Literal["sd", "sdxl", "flux", "flux-kontext", "sd3"] = Field(
         "sd", description="Architecture of the tiny random pipeline."
     )
     steps: dict[Quality, int] = Field(

@@ -15,7 +15,12 @@ def dev() -> None:
 
 
 @dev.command("tiny-pipeline")
-@click.option("--arch", type=click.Choice(["sd", "sdxl", "flux", "sd3"]), default="sd", show_default=True)
+@click.option(
+    "--arch",
+    type=click.Choice(["sd", "sdxl", "flux", "flux-kontext", "sd3"]),
+    default="sd",
+    show_default=True,
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 def tiny_pipeline(arch: str, seed: int, out: Path) -> None:
