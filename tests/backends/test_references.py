@@ -1,4 +1,5 @@
-"""Reference images on a pipeline that edits from several images itself (tiny FLUX.1 Kontext)."""
+"""Reference images on a pipeline that edits from several images itself (tiny FLUX.1 Kontext) and
+through an IP-Adapter (a tiny random one on the tiny SD UNet)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from PIL import Image
 
 from gazo.backends.base import BackendContext
 from gazo.backends.diffusers import DiffusersBackend, DiffusersOptions
-from gazo.backends.references import side_by_side
-from gazo.backends.tiny import save_tiny_pipeline
+from gazo.backends.references import IPAdapterSpec, side_by_side
+from gazo.backends.tiny import save_tiny_ip_adapter, save_tiny_pipeline
 from gazo.jobs import EditJob, GenerateJob, Size
 
 
@@ -61,3 +62,48 @@ def test_text_on_an_editing_pipeline_is_typeset_without_a_harmonising_pass(konte
     lettered = np.asarray(kontext.generate(replace(job, text=("OPEN",)), lambda *a: None)[0])
     assert plain.shape == lettered.shape == (96, 128, 3)
     assert (np.abs(lettered.astype(np.int16) - plain).max(axis=-1) > 0).sum() > 200
+
+
+@pytest.fixture(scope="module")
+def adapted(tmp_path_factory: pytest.TempPathFactory) -> DiffusersBackend:
+    root = tmp_path_factory.mktemp("ip-adapter")
+    folder = save_tiny_pipeline("sd", root / "model")
+    adapter = save_tiny_ip_adapter("sd", root / "adapter")
+    options = DiffusersOptions(
+        steps={"low": 2, "medium": 3, "high": 4},
+        ip_adapter=IPAdapterSpec(source=str(adapter), weight_name="ip-adapter.safetensors", scale=1.0),
+    )
+    backend = DiffusersBackend(
+        "adapted", str(folder), options, BackendContext(cache_dir=root / "hub", offline=True)
+    )
+    backend.load("cpu")
+    return backend
+
+
+def test_an_ip_adapter_receives_the_references(adapted: DiffusersBackend) -> None:
+    assert adapted.capabilities.references == "ip-adapter"
+    first = Image.new("RGB", (64, 64), (120, 120, 120))
+    outputs = []
+    for colour in ((250, 10, 10), (10, 10, 250)):
+        references = (Image.new("RGB", (64, 64), colour), Image.new("RGB", (64, 64), (10, 200, 10)))
+        job = EditJob(
+            prompt="x",
+            model="adapted",
+            size=Size(64, 64),
+            quality="low",
+            seed=2,
+            images=(first, *references),
+            n=2,
+        )
+        images = adapted.edit(job, lambda *a: None)
+        assert [image.size for image in images] == [(64, 64), (64, 64)]
+        outputs.append(np.asarray(images[0]))
+    assert not np.array_equal(*outputs)  # the references reached the model through the adapter
+
+
+def test_an_ip_adapter_model_still_generates_and_sets_text_without_references(
+    adapted: DiffusersBackend,
+) -> None:
+    job = GenerateJob(prompt="a sign", model="adapted", size=Size(128, 96), quality="low", seed=1, n=2)
+    assert [image.size for image in adapted.generate(job, lambda *a: None)] == [(128, 96)] * 2
+    assert adapted.generate(replace(job, text=("OPEN",)), lambda *a: None)[0].size == (128, 96)

@@ -26,7 +26,7 @@ from gazo.backends.base import BackendOptions, Capabilities, ImageBackend
 from gazo.backends.devices import best_device, resolve_dtype
 from gazo.backends.hub import load_pipeline
 from gazo.backends.previews import latent_factors, latents_to_images
-from gazo.backends.references import NativeStyle, native_input, native_style
+from gazo.backends.references import IPAdapter, IPAdapterSpec, NativeStyle, native_input, native_style
 from gazo.errors import Cancelled
 from gazo.imaging import fit_to, steer_colours
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality, Size
@@ -62,6 +62,11 @@ class DiffusersOptions(BackendOptions):
     )
     reference_colour_weight: float = Field(
         0.5, ge=0, le=1, description="How far extra reference images pull the init image's colours."
+    )
+    ip_adapter: IPAdapterSpec | None = Field(
+        None,
+        description="An IP-Adapter that receives an edit's reference images (SD 1.x, SDXL); without one, "
+        "references steer the init image's colours.",
     )
     max_side: int = Field(2048, ge=64, description="Longest side this model is allowed to render.")
     channels_last: bool = Field(
@@ -103,6 +108,7 @@ class DiffusersBackend(ImageBackend):
         self._image_to_image: Any = None
         self._inpainting: Any = None
         self._native: NativeStyle | None = None  # the pipeline itself edits, taking the references
+        self._ip_adapter: IPAdapter | None = None
 
     def describe(self) -> str:
         kind = type(self.pipeline).__name__ if self.pipeline is not None else "diffusers pipeline"
@@ -116,6 +122,8 @@ class DiffusersBackend(ImageBackend):
         self.pipeline = load_pipeline(
             self.source, cache_dir=self.context.cache_dir, offline=self.context.offline, dtype=dtype
         )
+        if self.options.ip_adapter is not None:
+            self._ip_adapter = IPAdapter(self.pipeline, self.options.ip_adapter, self.context)
         self._place(device)
         self.pipeline.set_progress_bar_config(disable=True)
         self._image_to_image = _derive(AutoPipelineForImage2Image, self.pipeline)
@@ -127,7 +135,7 @@ class DiffusersBackend(ImageBackend):
                 "edit": self._image_to_image is not None or self._native is not None,
                 "mask": self._inpainting is not None,
                 "text": "typeset+harmonise" if self._image_to_image is not None else "typeset",
-                "references": "native" if self._native else "init+colour",
+                "references": _reference_mode(self._native, self._ip_adapter),
             }
         )
         logger.info("loaded %s on %s (%s)", self.describe(), device, dtype)
@@ -183,7 +191,7 @@ class DiffusersBackend(ImageBackend):
             extra = {"image": native_input(job, self._native)}
             return self._set_text(job, self._run(self.pipeline, [job], [tracked], extra)[0], tracked.hold)
         init = fit_to(job.images[0].convert("RGB"), job.size)
-        if len(job.images) > 1:
+        if len(job.images) > 1 and self._ip_adapter is None:
             init = steer_colours(init, job.images[1:], self.options.reference_colour_weight)
         if job.mask is not None and self._inpainting is not None:
             extra = {"image": init, "mask_image": job.mask, "strength": self.options.inpaint_strength}
@@ -240,6 +248,8 @@ class DiffusersBackend(ImageBackend):
             kwargs["max_area"] = first.size.pixels
         if self.options.guidance_scale is not None:
             kwargs["guidance_scale"] = self.options.guidance_scale
+        if self._ip_adapter is not None:
+            kwargs.update(self._ip_adapter.inputs(first))
         with torch.inference_mode():
             images = [fit_to(image, first.size) for image in pipeline(**kwargs).images]
         results, offset = [], 0
@@ -303,6 +313,10 @@ class _StepReporter:
         if all(self.cancelled):
             raise Cancelled()
         return tensors
+
+
+def _reference_mode(native: NativeStyle | None, ip_adapter: IPAdapter | None) -> str:
+    return "native" if native else "ip-adapter" if ip_adapter else "init+colour"
 
 
 def _derive(auto_class: Any, pipeline: Any) -> Any:

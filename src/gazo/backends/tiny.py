@@ -35,11 +35,14 @@ from diffusers import (
     StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
+from safetensors.torch import save_file
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
     CLIPTextModelWithProjection,
     CLIPTokenizer,
+    CLIPVisionConfig,
+    CLIPVisionModelWithProjection,
     T5Config,
     T5EncoderModel,
     T5Tokenizer,
@@ -321,3 +324,45 @@ def save_tiny_pipeline(arch: str, out_dir: str | Path, seed: int = 0) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def save_tiny_ip_adapter(arch: str, out_dir: str | Path, seed: int = 0) -> Path:
+    """A random IP-Adapter in the layout `load_ip_adapter` reads (`ip-adapter.safetensors` beside an
+    `image_encoder/` folder) for the tiny `arch` UNet ("sd" or "sdxl"); returns `out_dir`."""
+    unet = build_tiny_pipeline(arch, seed).unet
+    torch.manual_seed(seed)
+    cross, embed = unet.config.cross_attention_dim, 16
+    tensors = {
+        "image_proj.proj.weight": torch.randn(4 * cross, embed) * 0.1,  # 4 image tokens
+        "image_proj.proj.bias": torch.zeros(4 * cross),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
+    }
+    widths = unet.config.block_out_channels
+    cross_attention = [name for name in unet.attn_processors if not name.endswith("attn1.processor")]
+    for index, name in enumerate(cross_attention):  # diffusers numbers them 1, 3, 5, ...
+        hidden = _block_width(name, widths)
+        for projection in ("to_k_ip", "to_v_ip"):
+            tensors[f"ip_adapter.{2 * index + 1}.{projection}.weight"] = torch.randn(hidden, cross) * 0.1
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, out / "ip-adapter.safetensors")
+    vision = CLIPVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+        projection_dim=embed,
+    )
+    CLIPVisionModelWithProjection(vision).eval().save_pretrained(out / "image_encoder")
+    return out
+
+
+def _block_width(processor: str, widths: tuple[int, ...]) -> int:
+    """The hidden width at an attention processor, found as diffusers does when it loads an IP-Adapter."""
+    if processor.startswith("mid_block"):
+        return widths[-1]
+    block = int(processor.split(".")[1])
+    return list(reversed(widths))[block] if processor.startswith("up_blocks") else widths[block]
