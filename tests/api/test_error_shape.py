@@ -67,6 +67,9 @@ GENERATION_ERRORS = [
     ({"prompt": "x", "frame_count": 4}, 400, "frame_count", "unsupported_parameter"),
     ({"prompt": "x", "svg": {"model": "y"}}, 400, "svg", "unsupported_parameter"),
     ({"prompt": "x", "colour": "red"}, 400, "colour", "unknown_parameter"),
+    ({"prompt": "x", "text": "party 🎉"}, 400, "text", None),
+    ({"prompt": "x", "text": ["a", "b", "c", "d", "e"]}, 400, "text", None),
+    ({"prompt": "x", "text": 5}, 400, "text", "invalid_value"),
     ({"prompt": "x", "model": "dall-e-9"}, 404, "model", "model_not_found"),
 ]
 

@@ -117,6 +117,17 @@ def test_text_in_a_masked_edit_is_exact_and_stays_inside_the_mask(server: GazoSe
     assert report["strings"] == ["本日休業", "Back at 5PM"]
 
 
+def test_a_streamed_image_reports_its_text_on_the_completed_event(server: GazoServer) -> None:
+    events = list(
+        server.client().images.generate(
+            prompt="a label 'Jam'", size="256x256", quality="low", stream=True, extra_body={"text": "2026"}
+        )
+    )
+    completed = events[-1]
+    assert completed.type == "image_generation.completed"
+    assert (completed.model_extra or {})["gazo"]["text"]["strings"] == ["Jam", "2026"]
+
+
 def test_quoted_text_without_a_font_is_left_to_the_model_and_said_so(server: GazoServer) -> None:
     result = server.client().images.generate(
         prompt="a card that says 'Party 🎉' and 'Hello'", size="256x256", quality="low"

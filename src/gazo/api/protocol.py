@@ -7,9 +7,9 @@ failure this module exists to prevent. gazo's own additions are fenced off at th
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gazo.errors import UnsupportedParameter
 from gazo.jobs import ImageRequest, Placement, Upload
@@ -23,6 +23,11 @@ _REFUSED = {
     "style": "`style` is a DALL-E 3 parameter; GPT image models do not accept it",
     "markup": "markup images are not supported",
 }
+
+
+def _one_or_many(value: object) -> object:
+    """One string stands for a list of one (the SDK sends `extra_body` values as they are)."""
+    return [value] if isinstance(value, str) else value
 
 
 class _ImageRequestBase(BaseModel):
@@ -51,10 +56,10 @@ class _ImageRequestBase(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=2**31 - 1, description="Fixed seed: the same request gives the same image."
     )
-    text: str | list[str] | None = Field(
+    text: Annotated[list[str] | None, BeforeValidator(_one_or_many)] = Field(
         None,
-        description="Text to set exactly in the image (the first is the headline), besides any the "
-        "prompt quotes.",
+        description="Text to set exactly in the image: one string or several (the first is the "
+        "headline), besides any the prompt quotes.",
     )
 
     def to_request(self, **uploads: Any) -> ImageRequest:
@@ -73,7 +78,7 @@ class _ImageRequestBase(BaseModel):
             partial_images=self.partial_images or 0,
             seed=self.seed,
             safety_identifier=self.safety_identifier or self.user or None,
-            text=(self.text,) if isinstance(self.text, str) else tuple(self.text or ()),
+            text=tuple(self.text or ()),
             **uploads,
         )
 
