@@ -78,6 +78,17 @@ def test_text_field_is_set_natively_beside_the_quoted_text(default_server: GazoS
     assert "FreshBread" in read and "朝7時から" in read
 
 
+def test_references_are_placed_and_recorded_as_components(default_server: GazoServer) -> None:
+    images = [(f"{seed}.png", png_bytes(photo(seed=seed)), "image/png") for seed in (0, 3)]
+    result = default_server.client().images.edit(image=images, prompt="a cosy room", size="512x512")
+    assert result.gazo == {"references": {"mode": "placed+palette", "count": 1}}
+    _, data = decode_b64(result.data[0].b64_json)
+    _, store = read_credentials(data, trust_anchor(default_server.base_url))
+    manifest = store["manifests"][store["active_manifest"]]
+    assert [i["relationship"] for i in manifest["ingredients"]] == ["parentOf", "componentOf"]
+    assert "c2pa.placed" in str(manifest["assertions"])
+
+
 def test_readme_gallery_is_checked_in() -> None:
     gallery = Path(__file__).resolve().parents[2] / "docs" / "gallery"
     images = sorted(gallery.glob("*.webp"))
