@@ -88,7 +88,7 @@ def test_text_is_typeset_in_one_band_and_the_bar_never_goes_back(backend: Diffus
 
 
 def test_batching_defaults_to_the_device_and_yields_to_the_options(backend: DiffusersBackend) -> None:
-    assert backend.device == "cpu" and backend.batch_limit() == 1  # batching does not pay on a CPU
+    assert backend.device == "cpu" and backend.batch_limit() == 4  # measured: it pays a little on a CPU
     configured = DiffusersBackend(
         "b", backend.source, DiffusersOptions(max_batch_images=4), BackendContext(cache_dir=Path("/x"))
     )
@@ -97,4 +97,4 @@ def test_batching_defaults_to_the_device_and_yields_to_the_options(backend: Diff
     assert configured.batch_limit() == 4
     unset = DiffusersBackend("c", backend.source, DiffusersOptions(), BackendContext(cache_dir=Path("/x")))
     unset.device = "cuda"
-    assert unset.batch_limit() > 1  # an accelerator fills its idle cores with the extra images
+    assert unset.batch_limit() > 4  # an accelerator fills its idle cores with the extra images

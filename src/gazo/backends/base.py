@@ -61,8 +61,8 @@ class BackendOptions(BaseModel):
         ge=1,
         le=64,
         description="Most images one forward pass may carry when compatible requests are batched "
-        "(1 = no batching). Default: the backend's choice for its device (diffusers: 1 on a CPU, "
-        "where batching does not pay, 8 on a GPU); measure with bench/serve.py --batch.",
+        "(1 = no batching). Default: the backend's choice for its device (diffusers: 4 on a CPU, "
+        "8 on an accelerator); measure with bench/serve.py --batch.",
     )
     batch_window_ms: float = Field(
         0.0,
