@@ -276,6 +276,14 @@ def test_reference_images_travel_with_the_edit(page: Page, tmp_path: Path) -> No
     expect(card.locator(".tile[data-state=final]")).to_have_count(1)
     expect(card.locator(".run-usage")).not_to_contain_text("image in 0 ")
 
+    # The history says how each input took part: the built-in model places its references.
+    card.get_by_role("button", name=re.compile("^Credentials")).click()
+    history = page.locator(".report .history-node")
+    expect(history).to_have_count(4)
+    expect(history.nth(1)).to_contain_text("opened from")
+    expect(history.nth(2)).to_contain_text("placed into it")
+    expect(history.nth(3)).to_contain_text("placed into it")
+
 
 def test_inspector_reads_gazo_images_as_trusted_and_plain_files_as_none(page: Page, tmp_path: Path) -> None:
     open_playground(page)

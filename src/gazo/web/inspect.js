@@ -60,10 +60,13 @@ function failures(list) {
     h("li", {}, h("code", {}, failure.code), failure.explanation ? ` ${failure.explanation}` : "")));
 }
 
+/** How an ingredient took part, by its C2PA relationship. */
+const ROLES = Object.freeze({ parentOf: "opened from", componentOf: "placed into it", inputTo: "used as a reference" });
+
 /** One node of the edit history: this file or an ingredient, with its own ingredients nested below. */
 function node(report, relationship) {
   const title = report.title || "Untitled";
-  const role = relationship === "componentOf" ? "placed into it" : relationship ? "opened from" : "this file";
+  const role = ROLES[relationship] ?? (relationship ? "opened from" : "this file");
   const children = report.ingredients ?? [];
   return h("li", { class: "history-node", role: "treeitem", "aria-expanded": children.length ? "true" : null,
     "aria-label": `${title}: ${report.state}` },
