@@ -25,7 +25,7 @@ name = "slow-tiny"
 backend = "tiny"
 source = "{source}"
 [models.options]
-steps = {{ low = 2, medium = 300, high = 3000 }}
+steps = {{ low = 2, medium = 1000, high = 3000 }}
 """
 
 
@@ -60,7 +60,7 @@ def test_a_client_that_hangs_up_cancels_its_job(slow_server: GazoServer) -> None
         httpx.post(
             f"{slow_server.base_url}/v1/images/generations",
             json={"prompt": "x", "size": "128x128", "quality": "medium"},
-            timeout=httpx.Timeout(10, read=0.3),
+            timeout=httpx.Timeout(10, read=1.0),  # gone mid-render, well after the job was paid for
         )
     assert wait_for(lambda: outcome_count(slow_server, "cancelled") == before + 1)
 

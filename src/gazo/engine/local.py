@@ -84,7 +84,7 @@ class _ModelWorker:
             return
         self.state = "ready"
         while (ticket := self.held.popleft() if self.held else self.queue.get()) is not None:
-            if ticket.cancelled.is_set():
+            if self._dropped(ticket):
                 continue
             batch = [ticket, *self._companions(ticket)]
             self.metrics.queue_depth.labels(self.backend.name).set(self.queue.qsize())
@@ -109,7 +109,7 @@ class _ModelWorker:
                 if candidate is None:
                     skipped.append(None)  # shutting down: stop after this batch
                 break
-            if candidate.cancelled.is_set():
+            if self._dropped(candidate):
                 continue
             if self.backend.batch_key(candidate.job) == key and candidate.job.n <= room:
                 companions.append(candidate)
@@ -118,6 +118,13 @@ class _ModelWorker:
                 skipped.append(candidate)
         self.held.extendleft(reversed(skipped))
         return companions
+
+    def _dropped(self, ticket: _Ticket) -> bool:
+        """A job cancelled while it waited is skipped, and counted like one cancelled mid-render."""
+        if ticket.cancelled.is_set():
+            self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
+            return True
+        return False
 
     def _next_queued(self, deadline: float) -> _Ticket | object | None:
         remaining = deadline - time.monotonic()

@@ -7,6 +7,7 @@ transport calls this class, none of them can skip a gate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -161,7 +162,7 @@ class ImageService:
         final image. The price is reserved first and settled once: charged when every image is ready,
         released (no charge) on any failure, block, timeout or departed client."""
         job, started = prepared.job, time.monotonic()
-        reservation = await asyncio.to_thread(self._reserve, prepared, caller, request_id, idempotency_key)
+        reservation = await self._reserve_or_undo(prepared, caller, request_id, idempotency_key)
         try:
             partials_sent = [0] * job.n
             rendered: list[RenderedImage] = []
@@ -179,6 +180,21 @@ class ImageService:
             raise
         for item, data in zip(rendered, finals, strict=True):
             yield FinalImage(image_index=item.index, data=data, usage=usages[item.index])
+
+    async def _reserve_or_undo(
+        self, prepared: PreparedRequest, caller: Caller, request_id: str, idempotency_key: str | None
+    ) -> Reservation:
+        """Reserve in a thread; if the caller leaves meanwhile, the thread still finishes its reservation,
+        so wait for it and release it rather than leave money held until the stale sweep."""
+        reserving = asyncio.ensure_future(
+            asyncio.to_thread(self._reserve, prepared, caller, request_id, idempotency_key)
+        )
+        try:
+            return await asyncio.shield(reserving)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                self.meter.release(await reserving, status="cancelled")
+            raise
 
     def _reserve(
         self, prepared: PreparedRequest, caller: Caller, request_id: str, idempotency_key: str | None
