@@ -17,6 +17,7 @@ from PIL import Image
 from gazo.errors import GazoError
 from gazo.provenance import Provenance, ProvenanceConfigError, ProvenanceError, local_ca
 from gazo.provenance.identity import C2PA_CLAIM_SIGNING
+from gazo.provenance.local_ca import key_usage
 from gazo.settings import ProvenanceSettings
 from tests.support.pixels import png_bytes
 
@@ -37,24 +38,6 @@ def _name(cn: str) -> x509.Name:
     )
 
 
-def _usage(**on: bool) -> x509.KeyUsage:
-    flags = dict.fromkeys(
-        [
-            "digital_signature",
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-            "encipher_only",
-            "decipher_only",
-        ],
-        False,
-    )
-    return x509.KeyUsage(**(flags | on))
-
-
 def _ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
@@ -66,7 +49,7 @@ def _ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         .not_valid_before(NOW - dt.timedelta(days=1))
         .not_valid_after(NOW + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -92,7 +75,7 @@ def _leaf(
         .not_valid_before(NOW - dt.timedelta(days=30))
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(_usage(digital_signature=True), critical=True)
+        .add_extension(key_usage(digital_signature=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False

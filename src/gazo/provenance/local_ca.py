@@ -87,7 +87,7 @@ def _root_cert(key: ec.EllipticCurvePrivateKey, organization: str) -> x509.Certi
     return (
         _cert_builder(name, name, key.public_key(), ROOT_DAYS)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .sign(key, hashes.SHA256())
     )
 
@@ -105,7 +105,7 @@ def _signer_cert(
             SIGNER_DAYS,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(key_usage(digital_signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False
@@ -139,7 +139,8 @@ def _name(organization: str, common_name: str) -> x509.Name:
     )
 
 
-def _key_usage(**on: bool) -> x509.KeyUsage:
+def key_usage(**on: bool) -> x509.KeyUsage:
+    """A keyUsage extension with exactly the flags in `on` set (x509 wants every flag named)."""
     return x509.KeyUsage(**(dict.fromkeys(_KEY_USAGE_FLAGS, False) | on))
 
 
