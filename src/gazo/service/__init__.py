@@ -7,11 +7,10 @@ transport calls this class, none of them can skip a gate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -192,7 +191,7 @@ class ImageService:
         try:
             return await asyncio.shield(reserving)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
+            with suppress(Exception):
                 self.meter.release(await reserving, status="cancelled")
             raise
 
