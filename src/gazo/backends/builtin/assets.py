@@ -97,7 +97,6 @@ class AssetLibrary:
                 self._keyword_hits.setdefault(word, []).append(index)
         self._cache: OrderedDict[tuple[str, int], Image.Image] = OrderedDict()
         self._lock = threading.Lock()
-        self._options = resvg.usvg.Options.default()
 
     def _vectors(self, data_dir: Path, cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
         """The shipped table when it matches the index, else one computed once and cached."""
@@ -164,7 +163,9 @@ class AssetLibrary:
             f'viewBox="0 0 {width} {height}">{self._bodies[asset.name]}</svg>'
         )
         identity = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # row-major affine (a, b, c, d, e, f)
-        png = resvg.render(resvg.usvg.Tree.from_str(svg, self._options), identity)
+        # Options are made per call (under a microsecond): resvg's objects are bound to the thread
+        # that made them and complain when garbage-collected on another one.
+        png = resvg.render(resvg.usvg.Tree.from_str(svg, resvg.usvg.Options.default()), identity)
         image = Image.open(io.BytesIO(png)).convert("RGBA")
         with self._lock:
             self._cache[key] = image
