@@ -52,6 +52,15 @@ def outcome_count(server: GazoServer, outcome: str) -> float:
     return metric(server, "gazo_jobs_total", f'model="slow-tiny",outcome="{outcome}"')
 
 
+def outcomes(server: GazoServer) -> dict[str, float]:
+    return {name: outcome_count(server, name) for name in ("ok", "cancelled", "error")}
+
+
+def log_tail(server: GazoServer) -> str:
+    """The server's log without the metrics polling, to tell what became of a job."""
+    return "\n".join(line for line in server.log().splitlines() if "/metrics" not in line)[-4000:]
+
+
 def jobs_taken(server: GazoServer) -> float:
     """Jobs the model has started on: each is observed once in the queue-wait histogram."""
     return metric(server, "gazo_queue_wait_seconds_count", 'model="slow-tiny"')
@@ -66,8 +75,10 @@ def wait_for(condition: object, seconds: float = 30.0) -> bool:
     return False
 
 
-def test_a_client_that_hangs_up_cancels_its_job(slow_server: GazoServer) -> None:
-    before, taken = outcome_count(slow_server, "cancelled"), jobs_taken(slow_server)
+@pytest.mark.parametrize("hang_up_after_s", [0.0, 0.05, 0.1, 0.2, 0.3, 0.5])
+def test_a_client_that_hangs_up_cancels_its_job(slow_server: GazoServer, hang_up_after_s: float) -> None:
+    """Hang-ups land at different steps: a cancellation arriving as a step's event does must hold too."""
+    before, taken = outcomes(slow_server), jobs_taken(slow_server)
     body = json.dumps({"prompt": "x", "size": "128x128", "quality": "medium"}).encode()
     head = (
         f"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -77,7 +88,10 @@ def test_a_client_that_hangs_up_cancels_its_job(slow_server: GazoServer) -> None
         connection.sendall(head.encode() + body)
         # hang up only once the model is rendering it: the job was paid for and is mid-way
         assert wait_for(lambda: jobs_taken(slow_server) == taken + 1)
-    assert wait_for(lambda: outcome_count(slow_server, "cancelled") == before + 1)
+        time.sleep(hang_up_after_s)
+    cancelled = wait_for(lambda: outcome_count(slow_server, "cancelled") == before["cancelled"] + 1)
+    assert cancelled, f"before {before}, now {outcomes(slow_server)}; server log:\n{log_tail(slow_server)}"
+    assert outcomes(slow_server)["ok"] == before["ok"]  # it did not run to its end
 
 
 def test_a_stream_closed_mid_way_cancels_its_job(slow_server: GazoServer) -> None:

@@ -220,14 +220,18 @@ class ImageService:
     ) -> AsyncIterator[Accepted | Step | PartialImage]:
         """Run the job on the engine, turning its previews into signed partial images.
 
-        The time limit is a deadline checked around each engine event rather than `asyncio.timeout`,
-        because a stream is resumed by another task (the response's) than the one that started it."""
+        The time limit is a deadline applied to each wait for an engine event, not one `asyncio.timeout`
+        around the whole loop: a stream is resumed by another task (the response's) than the one that
+        started it. Not `asyncio.wait_for` either: on Python 3.11 it swallows a cancellation that lands
+        as the next event arrives (most of them, with an event per step), so a client that hung up
+        would have its job rendered, and charged, to the end."""
         job, limit = prepared.job, self.settings.server.request_timeout_s
-        deadline = time.monotonic() + limit
+        deadline = asyncio.get_running_loop().time() + limit
         async with aclosing(self.engine.render(job)) as events:
             while True:
                 try:
-                    event = await asyncio.wait_for(anext(events), max(0.0, deadline - time.monotonic()))
+                    async with asyncio.timeout_at(deadline):
+                        event = await anext(events)
                 except StopAsyncIteration:
                     return
                 except TimeoutError:

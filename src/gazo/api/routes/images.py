@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from gazo.errors import InvalidRequest, PayloadTooLarge
 from gazo.jobs import ImageRequest
 from gazo.service import ImageService
 from gazo.settings import ServerSettings
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -96,7 +99,7 @@ async def _respond(
             image_events(prepared, events), media_type="text/event-stream", headers=headers
         )
     work = asyncio.ensure_future(service.create(prepared, billing.caller, **options))
-    if not await _finished_unless_disconnected(http, work):
+    if not await _finished_unless_disconnected(http, work, billing.request_id):
         return Response(status_code=499)  # nobody is listening; the job was cancelled
     result = work.result()
     response = ImagesResponse(
@@ -111,7 +114,7 @@ async def _respond(
     return JSONResponse(response.model_dump(exclude_none=True), headers=headers)
 
 
-async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any]) -> bool:
+async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any], request_id: str) -> bool:
     """Wait for `work`; if the client hangs up first, cancel it (the job stops at its next step).
 
     `work` runs as a task of its own, so when this handler is cancelled (the server shutting down
@@ -121,6 +124,7 @@ async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any]
         while not work.done():
             await asyncio.wait({work}, timeout=0.25)
             if not work.done() and await http.is_disconnected():
+                logger.info("the client of %s hung up; its job is cancelled", request_id)
                 await _cancel(work)
                 return False
     except asyncio.CancelledError:
