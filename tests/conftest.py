@@ -1,4 +1,4 @@
-"""Shared fixtures: a real gazo server (module-scoped) with the built-in tiny default model."""
+"""Shared fixtures: a real gazo server (one per session) on a tiny SD model, and the data dir it uses."""
 
 from __future__ import annotations
 
@@ -35,11 +35,10 @@ def tiny_sd_config(shared_data_dir: Path) -> Path:
     return config
 
 
-@pytest.fixture(scope="module")
-def server(
-    shared_data_dir: Path, tiny_sd_config: Path, request: pytest.FixtureRequest
-) -> Iterator[GazoServer]:
-    """`gazo serve` on the tiny SD model; a module may set `server_env` (dict) to vary its environment."""
-    env = getattr(request.module, "server_env", {})
-    with GazoServer(shared_data_dir, config=tiny_sd_config, env=env) as running:
+@pytest.fixture(scope="session")
+def server(shared_data_dir: Path, tiny_sd_config: Path) -> Iterator[GazoServer]:
+    """`gazo serve` on the tiny SD model, one for the whole session: a start costs ~15 s on 2 cores
+    (importing torch, diffusers and transformers alone takes ~10 s). Tests that need other settings, or
+    a server whose counters no other test touched, start their own."""
+    with GazoServer(shared_data_dir, config=tiny_sd_config) as running:
         yield running
