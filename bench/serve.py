@@ -7,6 +7,7 @@ overhead per image (HTTP, encode, sign, queueing) as a share of model time.
     python -m bench.serve                       # tiny + realistic-width SD at 256 px, 4 steps
     python -m bench.serve --models tiny --levels 1,4,16 --batch 1,4
     python -m bench.serve --models tiny --batch 1 --ray-replicas 1,2   # also on Ray Serve
+    python -m bench.serve --models tiny --batch 4 --torch-threads default,1   # gazo's thread count
 """
 
 from __future__ import annotations
@@ -158,19 +159,26 @@ def bench_model(name: str, folder: Path, args: argparse.Namespace, work: Path) -
     print(f"{'system':<22}{'conc':>5}{'img/s':>9}{'p50 s':>9}{'p95 s':>9}{'x base':>9}")
     print_rows("baseline diffusers", base, base)
     for batch in [int(b) for b in args.batch.split(",")]:
-        config = work / f"{name}-batch{batch}.toml"
-        config.write_text(model_config(folder, steps=args.steps, batch=batch))
-        with GazoServer(work / f"data-{name}", config=config) as server:
-            measured = measure_gazo(server.base_url, levels, args.min_requests, args.size)
-            results, ttfp, single_p50, model_time = asyncio.run(measured)
-        overhead = single_p50 - model_time
-        print_rows(f"gazo (batch {batch})", results, base)
-        print(
-            f"   gazo batch {batch}: time to first partial image {ttfp:.3f} s; "
-            f"model time {model_time:.3f} s/image; "
-            f"overhead {overhead * 1000:.1f} ms/image = {100 * overhead / model_time:.1f}% of model time"
-        )
+        for threads in _thread_choices(args.torch_threads):
+            label = f"batch {batch}" + (f", {threads} thr" if threads else "")
+            config = work / f"{name}-batch{batch}-threads{threads or 0}.toml"
+            config.write_text(model_config(folder, steps=args.steps, batch=batch, torch_threads=threads))
+            with GazoServer(work / f"data-{name}", config=config) as server:
+                measured = measure_gazo(server.base_url, levels, args.min_requests, args.size)
+                results, ttfp, single_p50, model_time = asyncio.run(measured)
+            overhead = single_p50 - model_time
+            print_rows(f"gazo ({label})", results, base)
+            print(
+                f"   gazo {label}: time to first partial image {ttfp:.3f} s; "
+                f"model time {model_time:.3f} s/image; "
+                f"overhead {overhead * 1000:.1f} ms/image = {100 * overhead / model_time:.1f}% of model time"
+            )
     bench_ray(folder, args, levels, base)
+
+
+def _thread_choices(option: str) -> list[int | None]:
+    """`--torch-threads default,1` → [None, 1]: None leaves the count to torch (all cores)."""
+    return [None if choice == "default" else int(choice) for choice in option.split(",")]
 
 
 def bench_ray(folder: Path, args: argparse.Namespace, levels: list[int], base: list[LevelResult]) -> None:
@@ -199,6 +207,9 @@ def main() -> None:
     parser.add_argument("--models", default="tiny,realistic", help="tiny and/or realistic")
     parser.add_argument("--levels", default="1,4,16")
     parser.add_argument("--batch", default="1,4", help="gazo max_batch_images values to compare")
+    parser.add_argument(
+        "--torch-threads", default="default", help="gazo's torch threads to compare, e.g. default,1"
+    )
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--size", default="256x256")
     parser.add_argument("--min-requests", type=int, default=4)
