@@ -6,9 +6,11 @@ already been validated above, so a backend never re-checks a request.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from PIL import Image
@@ -21,7 +23,7 @@ Placement = Literal[
     "center", "left", "right", "top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"
 ]
 
-_SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+_SIZE_PATTERN = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")  # ASCII digits only, as OpenAI
 
 
 @dataclass(frozen=True, order=True)
@@ -31,8 +33,8 @@ class Size:
 
     @classmethod
     def parse(cls, text: str) -> Size:
-        """Parse ``WIDTHxHEIGHT``; raises ValueError for anything else."""
-        match = _SIZE_PATTERN.match(text.strip())
+        """Parse ``WIDTHxHEIGHT`` (ASCII digits, nothing around them); raises ValueError for anything else."""
+        match = _SIZE_PATTERN.fullmatch(text)
         if not match:
             raise ValueError(f"not a WIDTHxHEIGHT size: {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
@@ -130,3 +132,25 @@ class ImageRequest:
     @property
     def is_edit(self) -> bool:
         return bool(self.images)
+
+    def fingerprint(self) -> bytes:
+        """SHA-256 over a canonical encoding of every field (uploads by their bytes' SHA-256, in order):
+        what tells a retry (same Idempotency-Key, same request) from a reused key."""
+        canonical = {
+            "operation": "edit" if self.is_edit else "generation",
+            **{item.name: _canonical(getattr(self, item.name)) for item in fields(self)},
+        }
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).digest()
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, Upload):
+        return {
+            "sha256": hashlib.sha256(value.data).hexdigest(),
+            "filename": value.filename,
+            "content_type": value.content_type,
+        }
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    return value

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gazo.billing.idempotency import StoredImage, StoredResponse
 from gazo.billing.limits import LocalRateLimiter, RateLimiter
 from gazo.billing.meter import Caller, Meter, Reservation
 from gazo.billing.tokens import TokenUsage
@@ -18,6 +19,9 @@ from gazo.store.tables import Reservation as ReservationRow
 #: 10 text tokens and one low-quality 1024x1024 image: 10 * 5 + 272 * 40 micro-dollars.
 ESTIMATE = TokenUsage(text_input_tokens=10, image_output_tokens=272)
 ESTIMATE_MICROS = 10_930
+#: A request's fingerprint (see `ImageRequest.fingerprint`) and the response stored for its retries.
+FINGERPRINT = bytes(range(32))
+RESPONSE = StoredResponse(created=1_700_000_000, images=(StoredImage(0, b"\x89PNG image bytes", ESTIMATE),))
 
 
 def make_meter(database: Database, limiter: RateLimiter | None = None, **settings: Any) -> Meter:
@@ -45,6 +49,8 @@ def reserve(meter: Meter, caller: Caller, request_id: str = "req", **overrides: 
         "estimate": ESTIMATE,
         "request_id": request_id,
     }
+    if overrides.get("idempotency_key") is not None:
+        request["fingerprint"] = FINGERPRINT
     return meter.reserve(caller, **{**request, **overrides})
 
 

@@ -12,6 +12,7 @@ from gazo.store.database import Database
 from tests.billing.meters import (
     ESTIMATE,
     ESTIMATE_MICROS,
+    RESPONSE,
     budget_of,
     caller_for,
     make_key,
@@ -98,9 +99,10 @@ def test_concurrent_retries_with_one_idempotency_key_are_charged_once(database: 
         first_wave = list(pool.map(attempt, range(16)))
     winners = [r for r in first_wave if isinstance(r, Reservation)]
     assert len(winners) == 1 and first_wave.count("conflict") == 15
-    meter.commit(winners[0], ESTIMATE, latency_ms=1)
+    meter.commit(winners[0], ESTIMATE, latency_ms=1, replay_payload=RESPONSE)
     with ThreadPoolExecutor(max_workers=16) as pool:
         replays = list(pool.map(attempt, range(16)))
     assert all(isinstance(r, Reservation) and r.replayed and r.id == winners[0].id for r in replays)
+    assert all(isinstance(r, Reservation) and r.replay == RESPONSE for r in replays)
     assert len(usage_rows(database)) == 1
     assert budget_of(database, key_id) == (10**9, ESTIMATE_MICROS, 0)

@@ -16,6 +16,8 @@ from gazo.store.database import Database, sqlite_url
 from gazo.store.tables import metadata
 from tests.store.databases import TABLES, temporary_pg_database
 
+HEAD = "0002"  # the newest revision in src/gazo/store/migrations/versions
+
 
 def _check_up_down(url: str) -> None:
     database = Database(url)
@@ -23,7 +25,7 @@ def _check_up_down(url: str) -> None:
         assert migrations.current(database.engine) is None
         database.upgrade()
         database.upgrade()  # idempotent: every start runs it
-        assert migrations.current(database.engine) == "0001"
+        assert migrations.current(database.engine) == HEAD
         assert set(TABLES) <= set(inspect(database.engine).get_table_names())
         with database.engine.connect() as connection:
             context = MigrationContext.configure(
@@ -37,7 +39,7 @@ def _check_up_down(url: str) -> None:
         assert migrations.current(database.engine) is None
         assert not set(TABLES) & set(inspect(database.engine).get_table_names())
         database.upgrade()
-        assert migrations.current(database.engine) == "0001"
+        assert migrations.current(database.engine) == HEAD
     finally:
         database.dispose()
 
@@ -56,7 +58,7 @@ def test_upgrade_takes_a_url_and_the_default_database_lives_in_the_data_dir(tmp_
     assert database.url.database == str(tmp_path.resolve() / "gazo.db")
     database.dispose()
     migrations.upgrade(sqlite_url(tmp_path / "gazo.db"))
-    assert migrations.current(sqlite_url(tmp_path / "gazo.db")) == "0001"
+    assert migrations.current(sqlite_url(tmp_path / "gazo.db")) == HEAD
 
 
 def test_sqlite_runs_in_wal_mode_with_secure_delete(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Background upkeep of the money path: release holds of dead processes, purge retained prompts."""
+"""Background upkeep of the money path: release holds of dead processes, purge retained prompts and
+expired idempotent responses."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 STALE_EVERY_S = 60.0
 PURGE_EVERY_S = 3600.0
+REPLAYS_EVERY_S = 600.0
 
 
 def start_housekeeping(meter: Meter) -> list[asyncio.Task[None]]:
@@ -19,6 +21,9 @@ def start_housekeeping(meter: Meter) -> list[asyncio.Task[None]]:
     return [
         asyncio.create_task(_every(STALE_EVERY_S, meter.release_stale, "release stale reservations")),
         asyncio.create_task(_every(PURGE_EVERY_S, meter.purge_retained, "purge retained prompts")),
+        asyncio.create_task(
+            _every(REPLAYS_EVERY_S, meter.purge_idempotent, "purge expired idempotent responses")
+        ),
     ]
 
 

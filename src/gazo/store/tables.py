@@ -1,9 +1,12 @@
-"""The tables: organisations, API keys (hashed), usage rows, in-flight reservations, budgets.
+"""The tables: organisations, API keys (hashed), usage rows, in-flight reservations, budgets,
+sealed responses for idempotent replay.
 
 Money is stored as integer micro-dollars (1e-6 USD) so sums are exact on every database. Times are
 UTC, stored naive (``timestamp without time zone`` on PostgreSQL) and handed back timezone-aware.
-No table has a column for image bytes, and prompt text lives only in ``retained_prompts``, which
-stays empty unless the operator turns retention on.
+Prompt text lives only in ``retained_prompts``, which stays empty unless the operator turns
+retention on. Image bytes live only in ``idempotent_responses``: the response of a request sent with
+an Idempotency-Key, kept 24 h for idempotent replay, encrypted under a key the database does not
+hold (see :mod:`gazo.billing.idempotency`), deleted after.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -137,6 +141,8 @@ class Usage(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A one-way hash of what shaped the output: a reused Idempotency-Key with another body is refused.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_usage_created_at", "created_at"),
@@ -177,6 +183,18 @@ class RetainedPrompt(Base):
     usage_id: Mapped[str] = mapped_column(ForeignKey("usage.id"), primary_key=True)
     prompt: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class IdempotentResponse(Base):
+    """A succeeded request's response, sealed (AES-GCM) under a key only a retry of that very request
+    with its Idempotency-Key can derive; replayed to such retries until ``expires_at``, then deleted."""
+
+    __tablename__ = "idempotent_responses"
+
+    usage_id: Mapped[str] = mapped_column(ForeignKey("usage.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 metadata = Base.metadata

@@ -39,6 +39,16 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveRequest:
+    """The in-flight or succeeded row that holds an Idempotency-Key."""
+
+    id: str
+    status: str
+    request_hash: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HeldReservation:
     id: str
     holder_host: str
@@ -61,6 +71,7 @@ def insert_reserved(
     request_id: str,
     idempotency_key: str | None,
     now: datetime,
+    request_hash: str | None = None,
 ) -> None:
     """Insert a request's ``reserved`` row; raises :class:`DuplicateIdempotencyKey` on a live duplicate."""
     row = Usage(
@@ -80,6 +91,7 @@ def insert_reserved(
         status=RESERVED,
         request_id=request_id,
         idempotency_key=idempotency_key,
+        request_hash=request_hash,
         created_at=now,
     )
     session.add(row)
@@ -91,16 +103,16 @@ def insert_reserved(
         raise
 
 
-def find_live(*, session: Session, key_id: str | None, idempotency_key: str) -> tuple[str, str] | None:
-    """(id, status) of the in-flight or succeeded row with this Idempotency-Key, if any."""
+def find_live(*, session: Session, key_id: str | None, idempotency_key: str) -> LiveRequest | None:
+    """The in-flight or succeeded row with this Idempotency-Key, if any."""
     row = session.execute(
-        select(Usage.id, Usage.status).where(
+        select(Usage.id, Usage.status, Usage.request_hash, Usage.created_at).where(
             func.coalesce(Usage.key_id, "") == (key_id or ""),
             Usage.idempotency_key == idempotency_key,
             Usage.status.in_((RESERVED, SUCCEEDED)),
         )
     ).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else LiveRequest(row[0], row[1], row[2], row[3])
 
 
 def insert_reservation(
