@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from gazo.errors import InvalidImage
-from gazo.imaging import decode_image, edit_region_from_alpha, encode_image, keep_unmasked, steer_colours
+from gazo.imaging import (
+    colour_sample,
+    decode_image,
+    draft_within,
+    edit_region_from_alpha,
+    encode_image,
+    keep_unmasked,
+    load_image,
+    open_image,
+    steer_colours,
+)
 from tests.support.pixels import changed_pixels, png_bytes
 
 
@@ -66,6 +77,45 @@ def test_steer_colours_moves_toward_the_references() -> None:
     steered = np.asarray(steer_colours(grey, (red,), 0.5)).reshape(-1, 3).mean(0)
     assert steered[0] > 170 and steered[1] < 90
     assert steer_colours(grey, (), 0.5) is grey
+
+
+def test_steer_colours_makes_no_full_size_float_copy() -> None:
+    """Issue #15: 16 large references once cost 15 GB in float32 copies; now only small samples are read."""
+    image = Image.new("RGB", (2000, 2000), (128, 128, 128))
+    references = (
+        Image.new("RGB", (3000, 2000), (250, 10, 10)),
+        Image.new("RGBA", (2000, 3000), (10, 10, 250, 9)),
+    )
+    tracemalloc.start()
+    steered = steer_colours(image, references, 0.5)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4 * 2**20, f"{peak} bytes traced; one full-size float32 copy is {2000 * 2000 * 12}"
+    # halfway from grey to the references' pooled colour (130, 10, 130)
+    assert steered.size == image.size and steered.getpixel((0, 0)) == (129, 69, 129)
+
+
+def test_colour_sample_reads_a_small_grid_of_any_mode() -> None:
+    palette = Image.new("P", (5000, 300))
+    palette.putpalette([200, 100, 50] * 256)
+    sample = colour_sample(palette)
+    assert sample.shape == (256 * 15, 3) and sample.dtype == np.uint8
+    assert sample[0].tolist() == [200, 100, 50]
+
+
+def test_references_are_decoded_already_shrunk() -> None:
+    big_jpeg = png_bytes(Image.new("RGB", (4000, 3000), (10, 200, 30)), "JPEG")
+    drafted = draft_within(open_image(big_jpeg, param="image", max_pixels=10**8), 500)
+    assert drafted.size == (1000, 750)  # the JPEG decoder works at a quarter scale, never at full size
+    assert load_image(drafted, param="image", within=500).size == (500, 375)
+    palette = Image.new("P", (1200, 600))
+    palette.putpalette([0, 0, 255] * 256)
+    shrunk = load_image(
+        open_image(png_bytes(palette), param="image", max_pixels=10**8), param="image", within=300
+    )
+    assert (shrunk.size, shrunk.mode, shrunk.getpixel((10, 10))) == ((300, 150), "RGB", (0, 0, 255))
+    small = open_image(png_bytes(palette.resize((200, 100))), param="image", max_pixels=10**8)
+    assert load_image(draft_within(small, 300), param="image", within=300).size == (200, 100)
 
 
 def test_matte_from_border_cuts_a_soft_subject_out_of_a_gradient_background() -> None:

@@ -20,10 +20,15 @@ _PIL_FORMATS: dict[OutputFormat, str] = {"png": "PNG", "jpeg": "JPEG", "webp": "
 
 
 def decode_image(data: bytes, *, param: str, max_pixels: int, formats: set[str] | None = None) -> Image.Image:
-    """Decode an upload, refusing what is not an image, not an accepted format, or too many pixels.
+    """Decode an upload, refusing what is not an image, not an accepted format, or too many pixels."""
+    return load_image(open_image(data, param=param, max_pixels=max_pixels, formats=formats), param=param)
+
+
+def open_image(data: bytes, *, param: str, max_pixels: int, formats: set[str] | None = None) -> Image.Image:
+    """Read an upload's header only: refuse what is not an image, not an accepted format, or too big.
 
     The pixel count is checked from the header before any pixel is decoded, so a small file that
-    claims a huge canvas (a decompression bomb) costs nothing.
+    claims a huge canvas (a decompression bomb) costs nothing; :func:`load_image` decodes it.
     """
     allowed = formats or set(ACCEPTED_INPUT_FORMATS)
     try:
@@ -45,11 +50,37 @@ def decode_image(data: bytes, *, param: str, max_pixels: int, formats: set[str] 
             f"`{param}` is {width}x{height} = {width * height} pixels; at most {max_pixels} are accepted.",
             param=param,
         )
+    return image
+
+
+def draft_within(image: Image.Image, side: int) -> Image.Image:
+    """Before decoding: let a JPEG decode straight at a reduced DCT scale, still at least twice what fits in
+    `side` x `side` (others decode at full size). `image.size` is then the size that will be decoded."""
+    target = _fitted(image.size, side)
+    if target != image.size:
+        image.draft(None, (target[0] * 2, target[1] * 2))
+    return image
+
+
+def load_image(image: Image.Image, *, param: str, within: int | None = None) -> Image.Image:
+    """Decode an image from :func:`open_image`; with `within`, shrink it at once (aspect kept) to fit in
+    `within` x `within`, so that no full-size copy outlives this call."""
     try:
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise InvalidImage(f"`{param}` could not be decoded ({error}).", param=param) from None
+    if within is None or _fitted(image.size, within) == image.size:
+        return image
+    if image.mode not in ("L", "RGB", "RGBA"):  # palette and other modes would shrink by nearest pixel
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
+    image.thumbnail((within, within), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return image
+
+
+def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    width, height = size
+    scale = min(1.0, side / width, side / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def has_alpha(image: Image.Image) -> bool:
@@ -143,23 +174,50 @@ def _flatten(image: Image.Image) -> Image.Image:
     return canvas
 
 
+#: Colour statistics (mean and spread) are taken from a grid of at most this many pixels a side.
+STATISTICS_SIDE = 256
+
+
 def steer_colours(image: Image.Image, references: tuple[Image.Image, ...], weight: float) -> Image.Image:
     """Pull `image`'s per-channel mean and spread toward those of `references` by `weight` (0..1).
 
     Models without a native multi-image input still honour extra reference images this way: the
-    init image takes on the references' palette before the model repaints it.
+    init image takes on the references' palette before the model repaints it. The statistics come
+    from small samples and the change is one lookup table per channel, so no full-size copy of any
+    image (let alone a float one) is made.
     """
     if not references or weight <= 0:
         return image
-    source = np.asarray(image.convert("RGB"), dtype=np.float32)
-    pooled = np.concatenate(
-        [np.asarray(ref.convert("RGB"), dtype=np.float32).reshape(-1, 3) for ref in references]
-    )
-    src_mean, src_std = source.reshape(-1, 3).mean(0), source.reshape(-1, 3).std(0) + 1e-3
-    target_mean = (1 - weight) * src_mean + weight * pooled.mean(0)
-    target_std = (1 - weight) * src_std + weight * (pooled.std(0) + 1e-3)
-    steered = (source - src_mean) / src_std * target_std + target_mean
-    return Image.fromarray(np.clip(steered, 0, 255).astype(np.uint8), "RGB")
+    src_mean, src_std = _colour_statistics((image,))
+    ref_mean, ref_std = _colour_statistics(references)
+    target_mean = (1 - weight) * src_mean + weight * ref_mean
+    target_std = (1 - weight) * src_std + weight * ref_std
+    levels = np.arange(256, dtype=np.float64)[:, None]
+    table = np.clip((levels - src_mean) / src_std * target_std + target_mean, 0, 255).astype(np.uint8)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    return rgb.point(table.T.reshape(-1).tolist())
+
+
+def _colour_statistics(images: tuple[Image.Image, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and spread (+1e-3) of all `images`' pixels together, pooled from one sample each."""
+    counts, means, squares = [], [], []
+    for image in images:
+        sample = colour_sample(image)
+        mean = sample.mean(0, dtype=np.float64)
+        counts.append(len(sample))
+        means.append(mean)
+        squares.append(sample.var(0, dtype=np.float64) + mean**2)
+    weights = np.asarray(counts, np.float64)[:, None] / sum(counts)
+    mean = (weights * means).sum(0)
+    spread = np.sqrt(np.maximum((weights * squares).sum(0) - mean**2, 0.0))
+    return mean, spread + 1e-3
+
+
+def colour_sample(image: Image.Image, side: int = STATISTICS_SIDE) -> np.ndarray:
+    """`image`'s colours as an (n, 3) uint8 array, read from an evenly spaced grid of at most `side` x
+    `side` of its pixels: enough for a mean and a spread, and no full-size copy is made."""
+    small = image.resize(_fitted(image.size, side), Image.Resampling.NEAREST)
+    return np.asarray(small.convert("RGB")).reshape(-1, 3)
 
 
 def matte_from_border(image: Image.Image, border: int = 8) -> Image.Image:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.test_edits import centre_mask, photo
 from tests.support.credentials import read_credentials, trust_anchor
+from tests.support.memory import edit_at_peak, flat_png
 from tests.support.ocr import ocr_reader
 from tests.support.pixels import changed_pixels, decode_b64, png_bytes
 from tests.support.server import GazoServer
@@ -93,3 +94,16 @@ def test_readme_gallery_is_checked_in() -> None:
     gallery = Path(__file__).resolve().parents[2] / "docs" / "gallery"
     images = sorted(gallery.glob("*.webp"))
     assert len(images) >= 4 and sum(path.stat().st_size for path in images) < 400_000
+
+
+def test_sixteen_6000px_images_are_placed_in_under_1_gb(default_server: GazoServer) -> None:
+    """Issue #15 on the built-in engine, which places references in the picture and takes its palette."""
+    images = [flat_png(6000, 6000, seed) for seed in range(16)]
+    warm_up = [png_bytes(photo()), png_bytes(photo(seed=1))]  # every lazy part of the edit path is loaded
+    edit_at_peak(default_server, warm_up, prompt="warm up", size="512x512", quality="low")
+    result, growth, seconds = edit_at_peak(
+        default_server, images, prompt="these on a table", size="512x512", quality="low"
+    )
+    print(f"16 x 6000x6000 edit (built-in): peak RSS +{growth / 2**20:.0f} MiB, {seconds:.1f} s")
+    assert result.gazo == {"references": {"mode": "placed+palette", "count": 15}}
+    assert growth < 2**30, f"the server grew by {growth / 2**20:.0f} MiB"

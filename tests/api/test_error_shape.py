@@ -71,6 +71,18 @@ GENERATION_ERRORS = [
     ({"prompt": "x", "text": ["a", "b", "c", "d", "e"]}, 400, "text", None),
     ({"prompt": "x", "text": 5}, 400, "text", "invalid_value"),
     ({"prompt": "x", "model": "dall-e-9"}, 404, "model", "model_not_found"),
+    # issue #15: NUL (PostgreSQL text cannot hold it) and other control characters in free text
+    ({"prompt": "a cat\u0000"}, 400, "prompt", "invalid_value"),
+    ({"prompt": "x", "user": "bob\u0007"}, 400, "user", "invalid_value"),
+    ({"prompt": "x", "safety_identifier": "\u001b[31m"}, 400, "safety_identifier", "invalid_value"),
+    ({"prompt": "x", "model": "gpt-image-1\u0000"}, 400, "model", "invalid_value"),
+    # issue #15: booleans are not numbers; sizes are ASCII digits only
+    ({"prompt": "x", "n": True}, 400, "n", "invalid_value"),
+    ({"prompt": "x", "seed": True}, 400, "seed", "invalid_value"),
+    ({"prompt": "x", "output_compression": True, "output_format": "jpeg"}, 400, "output_compression", None),
+    ({"prompt": "x", "size": "\uff16\uff14x\uff16\uff14"}, 400, "size", "invalid_size"),
+    ({"prompt": "x", "size": "\u0666\u0664x\u0666\u0664"}, 400, "size", "invalid_size"),
+    ({"prompt": "x", "size": "64x64\n"}, 400, "size", "invalid_size"),
 ]
 
 
@@ -82,15 +94,17 @@ def test_generation_errors_have_openai_shape(
     assert_openai_error(response, status, param, code)
 
 
-def test_malformed_json_is_a_400(server: GazoServer) -> None:
+@pytest.mark.parametrize("body", [b"{not json", b'{"prompt": "a', b'{"prompt": "x"', b"[1"])
+def test_malformed_json_is_a_400_naming_no_param(server: GazoServer, body: bytes) -> None:
+    """Issue #15: the JSON decoder's character offset once leaked into `param` ("11")."""
     response = httpx.post(
         f"{server.base_url}/v1/images/generations",
-        content=b"{not json",
+        content=body,
         headers={"content-type": "application/json"},
         timeout=30,
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["type"] == "invalid_request_error"
+    error = assert_openai_error(response, 400, None)
+    assert error["code"] is None and error["message"].startswith("We could not parse the JSON body")
 
 
 def bomb_png(width: int, height: int) -> bytes:
@@ -151,6 +165,15 @@ EDIT_ERRORS = [
     ("bad n", None, {"prompt": "x", "n": "0"}, 400, "n"),
     ("bad fidelity", None, {"prompt": "x", "input_fidelity": "medium"}, 400, "input_fidelity"),
     ("unknown field", None, {"prompt": "x", "strength": "0.5"}, 400, "strength"),
+    ("NUL in prompt", None, {"prompt": "a\x00b"}, 400, "prompt"),
+    ("non-ASCII digits in size", None, {"prompt": "x", "size": "\uff16\uff14x\uff16\uff14"}, 400, "size"),
+    (
+        "over the request's pixel budget",  # 16 headers of 6400x6200 (each within max_input_pixels)
+        [("image[]", (f"b{i}.png", bomb_png(6400, 6200), "image/png")) for i in range(16)],
+        {"prompt": "x"},
+        400,
+        "image",
+    ),
 ]
 
 

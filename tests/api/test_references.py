@@ -8,6 +8,7 @@ from PIL import Image
 
 from tests.api.test_edits import photo
 from tests.support.credentials import active_manifest, read_credentials, trust_anchor
+from tests.support.memory import edit_at_peak, flat_png
 from tests.support.pixels import decode_b64, png_bytes
 from tests.support.server import GazoServer
 
@@ -49,3 +50,16 @@ def test_a_single_image_edit_reports_no_references(server: GazoServer) -> None:
         image=("photo.png", png_bytes(photo()), "image/png"), prompt="autumn", size="256x256", quality="low"
     )
     assert "gazo" not in (result.model_extra or {})
+
+
+def test_sixteen_6000px_images_are_edited_in_under_1_gb(server: GazoServer) -> None:
+    """Issue #15: 16 images of 6000x6000 (small PNGs) once took 15-18 GB; references are now shrunk as
+    they are decoded, one at a time, and colour statistics come from small samples."""
+    edit_with_references(server, solid((220, 30, 30)))  # every lazy part of the edit path is loaded
+    images = [flat_png(6000, 6000, seed) for seed in range(16)]
+    result, growth, seconds = edit_at_peak(
+        server, images, prompt="the same scene in these colours", size="256x256", quality="low"
+    )
+    print(f"16 x 6000x6000 edit (tiny SD): peak RSS +{growth / 2**20:.0f} MiB, {seconds:.1f} s")
+    assert result.gazo == {"references": {"mode": "init+colour", "count": 15}}
+    assert growth < 2**30, f"the server grew by {growth / 2**20:.0f} MiB"

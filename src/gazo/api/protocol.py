@@ -7,9 +7,10 @@ failure this module exists to prevent. gazo's own additions are fenced off at th
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gazo.errors import UnsupportedParameter
 from gazo.jobs import ImageRequest, Placement, Upload
@@ -30,33 +31,75 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+#: C0 control characters other than tab, line feed and carriage return (pydantic refuses lone surrogates).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _plain_text(value: str | list[str] | None) -> str | list[str] | None:
+    """Free text holds no control characters, tab and line breaks aside: PostgreSQL cannot store NUL (a
+    request would fail after rendering), and the others only garble logs and terminals."""
+    for text in [value] if isinstance(value, str) else value or ():
+        found = _CONTROL.search(text)
+        if found:
+            raise ValueError(
+                f"must not contain control characters other than tab and line breaks, found "
+                f"U+{ord(found.group()):04X} at position {found.start()}"
+            )
+    return value
+
+
+def _not_bool(value: object) -> object:
+    """Numbers are numbers: `true` is not 1 (OpenAI refuses booleans in numeric fields)."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+def _not_number(value: object) -> object:
+    """Flags are booleans (or the `true`/`false` a multipart form sends): `0` is not `false`."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be a boolean, not a number")
+    return value
+
+
+#: The rule `_plain_text` enforces, published in the OpenAPI document (checked by our validator, so the
+#: client reads which character was refused, not "should match pattern").
+_PLAIN_TEXT_PATTERN = {"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"}
+PlainText = Annotated[str, AfterValidator(_plain_text), Field(json_schema_extra=_PLAIN_TEXT_PATTERN)]
+
+#: Bounds go before the validator, so the OpenAPI document shows them as `minimum`/`maximum`.
+NotBool = BeforeValidator(_not_bool)
+
+Flag = Annotated[bool, BeforeValidator(_not_number)]
+
+
 class _ImageRequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1, max_length=32000)
+    prompt: PlainText = Field(min_length=1, max_length=32000)
     background: Literal["transparent", "opaque", "auto"] | None = None
     complexity: Any = None
     frame_count: Any = None
     frame_duration_ms: Any = None
-    model: str | None = None
+    model: PlainText | None = None
     moderation: Literal["low", "auto"] | None = None
-    n: int | None = Field(None, ge=1, le=10)
-    output_compression: int | None = Field(None, ge=0, le=100)
+    n: Annotated[int, Field(ge=1, le=10), NotBool] | None = None
+    output_compression: Annotated[int, Field(ge=0, le=100), NotBool] | None = None
     output_format: Literal["png", "webp", "jpeg", "gif", "svg"] | None = None
-    partial_images: int | None = Field(None, ge=0, le=3)
+    partial_images: Annotated[int, Field(ge=0, le=3), NotBool] | None = None
     quality: Literal["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"] | None = None
     response_format: Literal["url", "b64_json"] | None = None
-    safety_identifier: str | None = None
+    safety_identifier: PlainText | None = None
     size: str | None = None
-    stream: bool | None = None
+    stream: Flag | None = None
     style: Any = None
     svg: Any = None
-    user: str | None = None
+    user: PlainText | None = None
     # gazo extensions (the SDK sends them through `extra_body`)
-    seed: int | None = Field(
-        None, ge=0, le=2**31 - 1, description="Fixed seed: the same request gives the same image."
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1), NotBool] | None = Field(
+        None, description="Fixed seed: the same request gives the same image."
     )
-    text: Annotated[list[str] | None, BeforeValidator(_one_or_many)] = Field(
+    text: Annotated[list[str] | None, BeforeValidator(_one_or_many), AfterValidator(_plain_text)] = Field(
         None,
         description="Text to set exactly in the image: one string or several (the first is the "
         "headline), besides any the prompt quotes.",

@@ -16,11 +16,13 @@ from gazo.engine.base import ModelInfo
 from gazo.errors import InvalidImage, InvalidRequest, UnsupportedParameter
 from gazo.imaging import (
     ACCEPTED_INPUT_FORMATS,
-    decode_image,
+    draft_within,
     edit_region_from_alpha,
     extend_canvas,
     fit_to,
     has_alpha,
+    load_image,
+    open_image,
 )
 from gazo.jobs import QUALITIES, Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
 from gazo.settings import ServerSettings
@@ -109,10 +111,13 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         job = GenerateJob(size=size, **common)
         return PreparedRequest(request=request, job=job, model=model, matte=matte, text_left=text_left)
 
-    decoded = _decode_images(request, capabilities, limits)
-    images, first = list(decoded), decoded[0]
-    size = _check_size(request.size, model, default=_auto_edit_size(first, model))
-    region = _edit_region(request, first, limits)
+    opened = _open_images(request, capabilities, limits)
+    size = _check_size(request.size, model, default=_auto_edit_size(opened[0], model))
+    input_sizes = tuple(image.size for image in opened)
+    input_mimes = tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in opened)
+    first, references, mask = _decode_images(request, opened, size, limits)
+    images = [first, *references]
+    region = _edit_region(first, mask)
     if region is None and _extends_canvas(request, first, size):
         first, region = extend_canvas(first, size, request.placement or "center")
         images = [first, *images[1:]]
@@ -130,8 +135,8 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         model=model,
         original=original,
         region=region,
-        input_sizes=tuple(image.size for image in decoded),
-        input_mimes=tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in decoded),
+        input_sizes=input_sizes,
+        input_mimes=input_mimes,
         matte=matte,
         text_left=text_left,
     )
@@ -249,32 +254,57 @@ def _auto_edit_size(image: Image.Image, model: ModelInfo) -> Size:
     return min(STANDARD_SIZES, key=lambda size: abs(size.width / size.height - aspect))
 
 
-def _decode_images(
+def _open_images(
     request: ImageRequest, capabilities: dict[str, object], limits: ServerSettings
 ) -> list[Image.Image]:
+    """Every upload's header checked (count, format, pixels); nothing decoded yet."""
     if not capabilities["edit"]:
         raise UnsupportedParameter("This model cannot edit images.", param="image")
     most = min(limits.max_input_images, int(capabilities["max_input_images"]))  # type: ignore[call-overload]
     if len(request.images) > most:
         raise InvalidImage(f"At most {most} images may be sent, got {len(request.images)}.", param="image")
-    return [
-        decode_image(upload.data, param="image", max_pixels=limits.max_input_pixels)
-        for upload in request.images
-    ]
+    most_pixels = limits.max_input_pixels
+    return [open_image(upload.data, param="image", max_pixels=most_pixels) for upload in request.images]
 
 
-def _edit_region(request: ImageRequest, first: Image.Image, limits: ServerSettings) -> Image.Image | None:
-    """OpenAI's rule: the mask's transparent pixels, or else the first image's own transparent pixels."""
-    if request.mask is not None:
-        mask = decode_image(
-            request.mask.data, param="mask", max_pixels=limits.max_input_pixels, formats={"PNG"}
+def _decode_images(
+    request: ImageRequest, opened: list[Image.Image], size: Size, limits: ServerSettings
+) -> tuple[Image.Image, list[Image.Image], Image.Image | None]:
+    """(first image, references, mask), decoded one at a time within the request's pixel budget, which is
+    checked before any decoding. The first image keeps its full size (an edit keeps its pixels); each
+    reference is shrunk at once to what a model can use at `size`, so full-size copies never pile up."""
+    side = max(size.width, size.height)
+    mask = _open_mask(request, opened[0], limits)
+    references = [draft_within(image, side) for image in opened[1:]]
+    decoded = [opened[0], *references, *([mask] if mask is not None else [])]
+    pixels = sum(image.width * image.height for image in decoded)
+    if pixels > limits.max_request_input_pixels:
+        raise InvalidImage(
+            f"The images of this edit (and its mask) would decode to {pixels} pixels in all; at most "
+            f"{limits.max_request_input_pixels} are accepted per request. Send fewer or smaller images.",
+            param="image",
         )
-        if mask.size != first.size:
-            raise InvalidImage(
-                f"`mask` is {mask.width}x{mask.height} but the image is {first.width}x{first.height}; "
-                "they must match.",
-                param="mask",
-            )
+    first = load_image(opened[0], param="image")
+    shrunk = [load_image(image, param="image", within=side) for image in references]
+    return first, shrunk, None if mask is None else load_image(mask, param="mask")
+
+
+def _open_mask(request: ImageRequest, first: Image.Image, limits: ServerSettings) -> Image.Image | None:
+    if request.mask is None:
+        return None
+    mask = open_image(request.mask.data, param="mask", max_pixels=limits.max_input_pixels, formats={"PNG"})
+    if mask.size != first.size:
+        raise InvalidImage(
+            f"`mask` is {mask.width}x{mask.height} but the image is {first.width}x{first.height}; "
+            "they must match.",
+            param="mask",
+        )
+    return mask
+
+
+def _edit_region(first: Image.Image, mask: Image.Image | None) -> Image.Image | None:
+    """OpenAI's rule: the mask's transparent pixels, or else the first image's own transparent pixels."""
+    if mask is not None:
         return edit_region_from_alpha(mask, param="mask")
     if has_alpha(first):
         region = edit_region_from_alpha(first, param="image")
