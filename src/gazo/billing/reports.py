@@ -12,6 +12,7 @@ usage, an admin key without one (or open mode on loopback) sees everything. Cost
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ _LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}
 _USAGE_GROUPS = {"api_key_id": "key_id", "model": "model", "size": "size", "source": "operation"}
 _COST_GROUPS = {"line_item": "model", "api_key_id": "key_id", "model": "model"}
 _ALWAYS_NULL = ("project_id", "user_id")
+# Unix seconds both databases can hold: Python's datetime stops at 9999-12-31T23:59:59Z, before PostgreSQL.
+_LAST_SECOND = 253_402_300_799
+_MAX_LIST = 100  # values in one list parameter (`group_by`, each filter)
+_MAX_VALUE = 256  # characters in one filter value
+_CURSOR = re.compile(r"page_([0-9]{1,12})")
 
 
 def usage_images(
@@ -51,6 +57,9 @@ def usage_images(
     sizes: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
 ) -> dict[str, Any]:
+    wire = {"api_key_ids": api_key_ids, "models": models, "sizes": sizes, "sources": sources}
+    for name, values in wire.items():
+        _check_list(name, values or ())
     filters = {"key_id": api_key_ids, "model": models, "size": sizes}
     filters["operation"] = [source.removeprefix("image.") for source in sources] if sources else None
 
@@ -138,20 +147,22 @@ def _page(
     width = _WIDTHS.get(bucket_width)
     if width is None:
         raise InvalidRequest(
-            f"`bucket_width` must be one of 1m, 1h, 1d, got {bucket_width!r}", param="bucket_width"
+            f"`bucket_width` must be one of 1m, 1h, 1d, got {_shown(bucket_width)}", param="bucket_width"
         )
+    _check_list("group_by", group_by)
     for name in group_by:
         if name not in allowed_groups and name not in _ALWAYS_NULL:
             allowed = ", ".join([*allowed_groups, *_ALWAYS_NULL])
-            raise InvalidRequest(f"`group_by` must be among {allowed}, got {name!r}", param="group_by")
+            raise InvalidRequest(f"`group_by` must be among {allowed}, got {_shown(name)}", param="group_by")
     default_limit, max_limit = _LIMITS[bucket_width]
     limit = default_limit if limit is None else limit
     if not 1 <= limit <= max_limit:
         raise InvalidRequest(f"`limit` must be 1-{max_limit} for {bucket_width} buckets", param="limit")
-    end = int(time.time()) if end_time is None else end_time
-    first = _cursor(page) if page else start_time
-    if first < start_time or end <= start_time:
+    _check_time("start_time", start_time)
+    end = min(int(time.time()), _LAST_SECOND) if end_time is None else _check_time("end_time", end_time)
+    if end <= start_time:
         raise InvalidRequest("`start_time` must be before `end_time`", param="start_time")
+    first = _cursor(page, start_time, end, width) if page else start_time
     total_buckets = max(0, -(-(end - first) // width))
     count = min(limit, total_buckets)
     page_end = min(end, first + count * width)
@@ -188,11 +199,44 @@ def _page(
     }
 
 
-def _cursor(page: str) -> int:
-    try:
-        return int(page.removeprefix("page_"))
-    except ValueError:
-        raise InvalidRequest(f"`page` is not a cursor this server issued: {page!r}", param="page") from None
+def _check_time(name: str, unix: int) -> int:
+    if not 0 <= unix <= _LAST_SECOND:
+        raise InvalidRequest(
+            f"`{name}` must be Unix seconds from 0 to {_LAST_SECOND} (9999-12-31T23:59:59Z), "
+            f"got {_shown(str(unix))}",
+            param=name,
+        )
+    return unix
+
+
+def _check_list(name: str, values: Sequence[str]) -> None:
+    """A list parameter: a bounded number of short values without NUL (PostgreSQL refuses NUL in text)."""
+    if len(values) > _MAX_LIST:
+        raise InvalidRequest(f"`{name}` takes at most {_MAX_LIST} values, got {len(values)}", param=name)
+    for value in values:
+        if not value or len(value) > _MAX_VALUE or "\x00" in value:
+            raise InvalidRequest(
+                f"`{name}` values must be 1-{_MAX_VALUE} characters without NUL, got {_shown(value)}",
+                param=name,
+            )
+
+
+def _cursor(page: str, start_time: int, end: int, width: int) -> int:
+    """Where a `next_page` of this query starts: from `start_time`, before `end`, on a bucket edge."""
+    found = _CURSOR.fullmatch(page)
+    first = int(found.group(1)) if found else -1
+    if not (start_time <= first < end and (first - start_time) % width == 0):
+        raise InvalidRequest(
+            f"`page` is not a `next_page` this server returned for this `start_time`, `end_time` and "
+            f"`bucket_width`: {_shown(page)}",
+            param="page",
+        )
+    return first
+
+
+def _shown(value: str) -> str:
+    """A client's value quoted in an error message, cut short."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
 def _utc(unix: int) -> datetime:
