@@ -109,6 +109,30 @@ async def test_a_full_queue_is_refused_at_once_with_retry_after(engine: LocalEng
     await waiting.aclose()
 
 
+async def test_a_place_in_the_line_is_held_from_admission_until_the_model_takes_the_job(
+    engine: LocalEngine,
+) -> None:
+    # queue_size = 1 and the model is idle: one request on its way to it, one waiting
+    first, second = engine.admit("tiny"), engine.admit("tiny")
+    with pytest.raises(Overloaded):  # nothing is queued yet, but the line is full
+        engine.admit("tiny")
+    running = engine.render(job("high"), first)
+    await anext(running)
+    for _ in range(200):  # the model takes it: its place is given back, and the model is busy
+        if engine.metrics.registry.get_sample_value("gazo_queue_wait_seconds_count", {"model": "tiny"}):
+            break
+        await asyncio.sleep(0.02)
+    with pytest.raises(Overloaded):  # `second` is the one waiting
+        engine.admit("tiny")
+    second.release()
+    second.release()  # twice is harmless: one place, given back once
+    third = engine.admit("tiny")
+    with pytest.raises(Overloaded):
+        engine.admit("tiny")
+    third.release()
+    await running.aclose()
+
+
 async def images_of(engine: LocalEngine, request: GenerateJob) -> list[np.ndarray]:
     return [np.asarray(e.image) async for e in engine.render(request) if isinstance(e, RenderedImage)]
 

@@ -2,18 +2,29 @@
 
 The status line is sent before rendering ends, so a failure after that point travels as an `error`
 event carrying the same error object a response would have had.
+
+`ImageEventStream` watches for the client's disconnect whatever ASGI version the server speaks:
+Starlette's own response stops watching from version 2.4 on and relies on a failed send, which never
+comes for a stream without partial images (silent until its end).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from gazo.api.disconnect import ClientGone, unless_client_leaves
 from gazo.api.errors import to_gazo_error
 from gazo.service import FinalImage, PartialImage, PreparedRequest
+
+logger = logging.getLogger(__name__)
 
 
 def sse(event: str, payload: dict[str, Any]) -> bytes:
@@ -64,3 +75,35 @@ async def image_events(
         yield sse("error", {"type": "error", **failure.to_body()})
     finally:  # a client that went away cancels its job at the next denoising step
         await events.aclose()  # type: ignore[attr-defined]
+
+
+class ImageEventStream(StreamingResponse):
+    """The SSE response of a streamed request, from the service's events past their `Accepted`.
+
+    However it ends (finished, client gone, server stopping), it closes those events, which stops the
+    job at its next step and settles its reservation, and then calls `on_close` (the request's place
+    in the line)."""
+
+    def __init__(
+        self,
+        prepared: PreparedRequest,
+        events: AsyncIterator[object],
+        *,
+        headers: dict[str, str],
+        request_id: str,
+        on_close: Callable[[], None],
+    ) -> None:
+        super().__init__(image_events(prepared, events), media_type="text/event-stream", headers=headers)
+        self.events, self.request_id, self.on_close = events, request_id, on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await unless_client_leaves(receive, self.stream_response(send))
+        except ClientGone:
+            logger.info("the client of %s hung up; its job is cancelled", self.request_id)
+        finally:
+            try:
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                await self.events.aclose()  # type: ignore[attr-defined]
+            finally:
+                self.on_close()

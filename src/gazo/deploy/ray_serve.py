@@ -26,7 +26,7 @@ from gazo.engine.ray import RayEngine
 from gazo.jobs import Job, Progress, RenderedImage
 from gazo.service import ImageService
 from gazo.service.compose import build_local_engine, build_registry
-from gazo.settings import ModelSpec, Settings
+from gazo.settings import ModelSpec, RaySettings, Settings
 
 
 class ModelWorker:
@@ -74,8 +74,16 @@ class Gateway:
         self.workers = workers
 
     def __serve_build_asgi_app__(self) -> Any:
-        engine = RayEngine(build_registry(self.settings), self.workers, self.settings.engine, EngineMetrics())
+        registry, capacity = build_registry(self.settings), in_flight_capacity(self.settings.ray)
+        engine = RayEngine(registry, self.workers, self.settings.engine, EngineMetrics(), capacity)
         return create_app(self.settings, service=ImageService.from_settings(self.settings, engine))
+
+
+def in_flight_capacity(options: RaySettings) -> int:
+    """Requests one model's replicas hold at once: each runs `max_ongoing_requests`, and Ray queues
+    `max_queued_requests` more per caller (this gateway); autoscaling counts its upper bound."""
+    replicas = options.num_replicas or options.max_replicas
+    return options.max_ongoing_requests * replicas + options.max_queued_requests
 
 
 def _spec(settings: Settings, name: str) -> ModelSpec:

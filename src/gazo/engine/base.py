@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gazo.engine.admission import Admission
 from gazo.jobs import Job, Progress, RenderedImage
 
 
@@ -32,7 +33,8 @@ class EngineHealth:
 
 
 class Engine(Protocol):
-    """Runs jobs on models. Implementations: :class:`gazo.engine.local.LocalEngine` (in-process)."""
+    """Runs jobs on models. Implementations: :class:`gazo.engine.local.LocalEngine` (in-process) and
+    :class:`gazo.engine.ray.RayEngine` (Ray Serve replicas)."""
 
     async def start(self) -> None:
         """Begin loading models; returns at once (readiness is reported by :meth:`health`)."""
@@ -46,12 +48,21 @@ class Engine(Protocol):
     def models(self) -> list[tuple[str, str]]:
         """Every (id, model) pair clients may name: real models map to themselves, aliases to theirs."""
 
-    def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+    def admit(self, model: str) -> Admission:
+        """A place in `model`'s line, taken before the request is checked, charged or written down.
+
+        Raises `Overloaded` at once when the line is full (`Unavailable` when the model failed to
+        load). The caller releases the place when its request ends, however it ends; handing it to
+        :meth:`render` lets the engine release it earlier, once the model takes the job.
+        """
+
+    def render(self, job: Job, admission: Admission | None = None) -> AsyncIterator[Progress | RenderedImage]:
         """Run `job`; yields progress (with previews when asked) and then each finished image.
 
-        The first event, `Progress(step=0)`, says the job was admitted to a queue.
-        Raises `Overloaded` at once when the model's queue is full. Closing the iterator early
-        (client gone, timeout) cancels the job at its next denoising step.
+        The first event, `Progress(step=0)`, says the job was admitted to a queue. Without an
+        `admission` the job takes its place in the line here, raising `Overloaded` at once when the
+        line is full. Closing the iterator early (client gone, timeout) cancels the job at its next
+        denoising step.
         """
 
     def metrics_text(self) -> bytes:

@@ -1,8 +1,9 @@
-"""The in-process engine: one worker thread per model, a bounded queue in front of each.
+"""The in-process engine: one worker thread per model, a bounded line in front of each.
 
-A full queue answers at once (`Overloaded` → 429 with `Retry-After`) instead of piling up work; a
-job whose client went away stops at its next denoising step, because the progress callback the
-backend calls after every step raises `Cancelled`.
+A request takes its place in the line (`admit`) as soon as it is read, and gives it back once the
+model takes its job; a full line answers at once (`Overloaded` → 429 with `Retry-After`) instead of
+piling up work. A job whose client went away stops at its next denoising step, because the progress
+callback the backend calls after every step raises `Cancelled`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PIL import Image
 
 from gazo.backends.base import ImageBackend
 from gazo.backends.registry import ModelRegistry
+from gazo.engine.admission import Admission, AdmissionLine
 from gazo.engine.base import EngineHealth, ModelInfo
 from gazo.engine.metrics import EngineMetrics
 from gazo.errors import Cancelled, Overloaded, Unavailable
@@ -42,6 +44,7 @@ class _Ticket:
     cancelled: threading.Event = field(default_factory=threading.Event)
     enqueued_at: float = field(default_factory=time.monotonic)
     preview_steps: set[int] | None = None
+    admission: Admission | None = None  # its place in the line, given back once the model takes it
 
     def send(self, event: object) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, event)
@@ -68,7 +71,12 @@ class _ModelWorker:
     def __init__(self, backend: ImageBackend, queue_size: int, metrics: EngineMetrics) -> None:
         self.backend = backend
         self.metrics = metrics
-        self.queue: queue.Queue[_Ticket | None] = queue.Queue(maxsize=queue_size)
+        # The line bounds the jobs waiting (from admission until the model takes them); the queue
+        # itself is unbounded, since it also holds jobs cancelled while they waited until they are
+        # skipped, and those no longer count.
+        self.line = AdmissionLine(queue_size)
+        self.queue: queue.Queue[_Ticket | None] = queue.Queue()
+        self.busy = False  # running a batch
         self.held: deque[_Ticket | None] = (
             deque()
         )  # taken from the queue but not batchable with the last batch
@@ -87,11 +95,14 @@ class _ModelWorker:
             if self._dropped(ticket):
                 continue
             batch = [ticket, *self._companions(ticket)]
+            self.busy = True  # until the batch ends (`_execute`)
             self.metrics.queue_depth.labels(self.backend.name).set(self.queue.qsize())
             for member in batch:
                 self.metrics.queue_wait.labels(self.backend.name).observe(
                     time.monotonic() - member.enqueued_at
                 )
+                if member.admission is not None:
+                    member.admission.release()  # no longer waiting: its place goes to the next request
             self._execute(batch)
 
     def _companions(self, first: _Ticket) -> list[_Ticket]:
@@ -154,6 +165,7 @@ class _ModelWorker:
             for ticket in batch:
                 ticket.send(error)
         finally:
+            self.busy = False
             self.metrics.render_seconds.labels(self.backend.name).observe(time.monotonic() - started)
 
     def _render(self, batch: list[_Ticket]) -> list[list[Image.Image]]:
@@ -199,19 +211,27 @@ class LocalEngine:
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
 
-    async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
-        worker = self._workers[job.model]
+    def admit(self, model: str) -> Admission:
+        worker = self._workers[model]
         if worker.state != "ready" and worker.state != "loading":
-            raise Unavailable(f"The model `{job.model}` could not be loaded ({worker.state}).")
-        ticket = _Ticket(job=job, loop=asyncio.get_running_loop())
-        try:
-            worker.queue.put_nowait(ticket)
-        except queue.Full:
-            self.metrics.rejected.labels(job.model).inc()
+            raise Unavailable(f"The model `{model}` could not be loaded ({worker.state}).")
+        # An idle model takes the next request at once: that one is not waiting, so it takes no place.
+        admission = worker.line.admit(spare=0 if worker.busy else 1)
+        if admission is None:
+            self.metrics.rejected.labels(model).inc()
             raise Overloaded(
-                f"The model `{job.model}` has {worker.queue.maxsize} requests waiting; retry shortly.",
+                f"The model `{model}` has {worker.line.capacity} requests waiting; retry shortly.",
                 retry_after_s=self.settings.retry_after_s,
-            ) from None
+            )
+        return admission
+
+    async def render(
+        self, job: Job, admission: Admission | None = None
+    ) -> AsyncIterator[Progress | RenderedImage]:
+        admission = admission or self.admit(job.model)
+        worker = self._workers[job.model]
+        ticket = _Ticket(job=job, loop=asyncio.get_running_loop(), admission=admission)
+        worker.queue.put_nowait(ticket)
         self.metrics.queue_depth.labels(job.model).set(worker.queue.qsize())
         try:
             yield Progress(step=0, total=0)  # admitted: the caller may now commit to a response
@@ -221,6 +241,7 @@ class LocalEngine:
                 yield event  # type: ignore[misc]
         finally:
             ticket.cancelled.set()
+            admission.release()
 
     def metrics_text(self) -> bytes:
         return self.metrics.export()

@@ -7,6 +7,11 @@ the stream cancels the replica's job at its next step, exactly as in-process.
 A replica that dies mid-job (node lost, process killed) does not fail the request: the job runs
 again on another replica, and the events the caller already has are not repeated. The request is
 charged once, by the gateway, whichever replica finished it.
+
+The gateway counts its requests in flight per model against what the replicas can hold (running
+plus Ray's queue), so that a full deployment answers 429 before moderation and billing; Ray's own
+backpressure (`BackPressureError`) still answers 429 when that count is optimistic (autoscaling not
+yet scaled up, several gateways).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ray.exceptions import RayActorError, RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
 from gazo.backends.registry import ModelRegistry
+from gazo.engine.admission import Admission, AdmissionLine
 from gazo.engine.base import EngineHealth, ModelInfo
 from gazo.engine.local import model_info
 from gazo.engine.metrics import EngineMetrics
@@ -43,11 +49,14 @@ class RayEngine:
         handles: dict[str, Any],
         settings: EngineSettings,
         metrics: EngineMetrics,
+        capacity: int | None = None,
     ) -> None:
+        """`capacity`: requests in flight per model the replicas can hold; None counts none."""
         self.registry = registry
         self.handles = handles
         self.settings = settings
         self.metrics = metrics
+        self._lines = {name: AdmissionLine(capacity) for name in handles}
         self._info: dict[str, ModelInfo] = {}
         self._states: dict[str, str] = dict.fromkeys(handles, "loading")
         self._watcher: asyncio.Task[None] | None = None
@@ -81,28 +90,45 @@ class RayEngine:
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
 
-    async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+    def admit(self, model: str) -> Admission:
+        admission = self._lines[model].admit()
+        if admission is None:
+            self.metrics.rejected.labels(model).inc()
+            raise Overloaded(
+                f"Every replica of `{model}` is busy and its queue is full; retry shortly.",
+                retry_after_s=self.settings.retry_after_s,
+            )
+        return admission
+
+    async def render(
+        self, job: Job, admission: Admission | None = None
+    ) -> AsyncIterator[Progress | RenderedImage]:
+        """Held in the line until the replicas are done with the job (not only until one takes it)."""
         step_reached, images_done = -1, set[int]()
-        for attempt in range(REPLICA_RETRIES + 1):
-            try:
-                async for event in self._render_on_a_replica(job):
-                    if isinstance(event, Progress):  # a rerun replays steps the caller already saw
-                        if event.step <= step_reached:
+        admission = admission or self.admit(job.model)
+        try:
+            for attempt in range(REPLICA_RETRIES + 1):
+                try:
+                    async for event in self._render_on_a_replica(job):
+                        if isinstance(event, Progress):  # a rerun replays steps the caller already saw
+                            if event.step <= step_reached:
+                                continue
+                            step_reached = event.step
+                        elif event.index in images_done:
                             continue
-                        step_reached = event.step
-                    elif event.index in images_done:
-                        continue
-                    else:
-                        images_done.add(event.index)
-                    yield event
-                return
-            except RayActorError as error:
-                if attempt == REPLICA_RETRIES:
-                    raise Unavailable(
-                        f"The replicas running `{job.model}` kept failing ({error.__class__.__name__})."
-                    ) from None
-                logger.warning("a `%s` replica died mid-job (%s); running it again", job.model, error)
-                self.metrics.replica_retries.labels(job.model).inc()
+                        else:
+                            images_done.add(event.index)
+                        yield event
+                    return
+                except RayActorError as error:
+                    if attempt == REPLICA_RETRIES:
+                        raise Unavailable(
+                            f"The replicas running `{job.model}` kept failing ({error.__class__.__name__})."
+                        ) from None
+                    logger.warning("a `%s` replica died mid-job (%s); running it again", job.model, error)
+                    self.metrics.replica_retries.labels(job.model).inc()
+        finally:
+            admission.release()
 
     async def _render_on_a_replica(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
         stream = None

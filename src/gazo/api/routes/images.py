@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +13,14 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from gazo.api.deps import CallerDep, RequestIdDep, ServiceDep, SettingsDep
+from gazo.api.disconnect import ClientGone, unless_client_leaves
 from gazo.api.errors import validation_error
+from gazo.api.openapi import IDEMPOTENCY_KEY, IMAGES_RESPONSES, edit_form
 from gazo.api.protocol import Image, ImageEditRequest, ImageGenerateRequest, ImagesResponse
-from gazo.api.streaming import describe_output, image_events
-from gazo.api.uploads import read_upload
+from gazo.api.streaming import ImageEventStream, describe_output
+from gazo.api.uploads import read_form, read_upload
 from gazo.billing.values import Caller
+from gazo.engine.admission import Admission
 from gazo.errors import InvalidRequest, PayloadTooLarge
 from gazo.jobs import ImageRequest
 from gazo.service import ImageService
@@ -32,7 +33,9 @@ router = APIRouter()
 _FILE_FIELDS = ("image", "image[]", "mask")
 
 
-@router.post("/v1/images/generations", response_model=None)
+@router.post(
+    "/v1/images/generations", response_model=None, responses=IMAGES_RESPONSES, openapi_extra=IDEMPOTENCY_KEY
+)
 async def create_image(
     request: Request,
     body: ImageGenerateRequest,
@@ -44,13 +47,20 @@ async def create_image(
     return await _respond(request, service, body.to_request(), billing, stream=bool(body.stream))
 
 
-@router.post("/v1/images/edits", response_model=None)
+@router.post(
+    "/v1/images/edits",
+    response_model=None,
+    responses=IMAGES_RESPONSES,
+    openapi_extra={**edit_form(), **IDEMPOTENCY_KEY},
+)
 async def create_image_edit(
     request: Request, service: ServiceDep, settings: SettingsDep, caller: CallerDep, request_id: RequestIdDep
 ) -> Response | StreamingResponse:
     limits = settings.server
     _check_content_length(request, limits)
-    form = await request.form(max_files=limits.max_input_images + 2, max_fields=100)
+    upload, mask = limits.max_upload_bytes, limits.max_mask_bytes
+    file_limits = {"image": upload, "image[]": upload, "mask": mask}
+    form = await read_form(request, file_limits, max_files=limits.max_input_images + 1, max_fields=100)
     try:
         fields: dict[str, Any] = {}
         for key, value in form.multi_items():
@@ -88,20 +98,53 @@ class _Billing:
 
 async def _respond(
     http: Request, service: ImageService, request: ImageRequest, billing: _Billing, *, stream: bool
-) -> Response | StreamingResponse:
-    prepared = await service.prepare(request)
+) -> Response:
+    """1. a place in the model's line (a full one answers 429 here, before any work or database
+    write); 2. checks, reservation and rendering, cancelled the moment the client hangs up."""
+    admission = service.admit(request)
+    handed_over = False
+    try:
+        if stream:
+            response: Response = await unless_client_leaves(
+                http.receive, _open_stream(service, request, billing, admission)
+            )
+            handed_over = True  # the stream gives the place back when it ends
+        else:
+            response = await unless_client_leaves(http.receive, _create(service, request, billing, admission))
+        return response
+    except ClientGone:
+        logger.info("the client of %s hung up; its request is cancelled", billing.request_id)
+        return Response(status_code=499)  # nobody is listening
+    finally:
+        if not handed_over:
+            admission.release()
+
+
+async def _open_stream(
+    service: ImageService, request: ImageRequest, billing: _Billing, admission: Admission
+) -> ImageEventStream:
+    """Everything that can refuse the request runs before the status line: the stream opens once it is
+    paid for and queued."""
+    prepared = await service.prepare(request, billing.caller)
     options = {"request_id": billing.request_id, "idempotency_key": billing.idempotency_key}
-    if stream:
-        events = service.stream(prepared, billing.caller, **options)
-        accepted = await anext(events)  # paid for and queued: limits, budget and a full queue answer before
-        headers = {**getattr(accepted, "headers", {}), "x-request-id": billing.request_id}
-        return StreamingResponse(
-            image_events(prepared, events), media_type="text/event-stream", headers=headers
-        )
-    work = asyncio.ensure_future(service.create(prepared, billing.caller, **options))
-    if not await _finished_unless_disconnected(http, work, billing.request_id):
-        return Response(status_code=499)  # nobody is listening; the job was cancelled
-    result = work.result()
+    events = service.stream(prepared, billing.caller, admission=admission, **options)
+    try:
+        accepted = await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+    headers = {**getattr(accepted, "headers", {}), "x-request-id": billing.request_id}
+    return ImageEventStream(
+        prepared, events, headers=headers, request_id=billing.request_id, on_close=admission.release
+    )
+
+
+async def _create(
+    service: ImageService, request: ImageRequest, billing: _Billing, admission: Admission
+) -> JSONResponse:
+    prepared = await service.prepare(request, billing.caller)
+    options = {"request_id": billing.request_id, "idempotency_key": billing.idempotency_key}
+    result = await service.create(prepared, billing.caller, admission=admission, **options)
     response = ImagesResponse(
         created=result.created,
         data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
@@ -112,31 +155,6 @@ async def _respond(
     )
     headers = {**result.headers, "x-request-id": billing.request_id}
     return JSONResponse(response.model_dump(exclude_none=True), headers=headers)
-
-
-async def _finished_unless_disconnected(http: Request, work: asyncio.Future[Any], request_id: str) -> bool:
-    """Wait for `work`; if the client hangs up first, cancel it (the job stops at its next step).
-
-    `work` runs as a task of its own, so when this handler is cancelled (the server shutting down
-    after its grace period) it must be cancelled too: otherwise it would render, and be charged, for
-    a response nobody receives."""
-    try:
-        while not work.done():
-            await asyncio.wait({work}, timeout=0.25)
-            if not work.done() and await http.is_disconnected():
-                logger.info("the client of %s hung up; its job is cancelled", request_id)
-                await _cancel(work)
-                return False
-    except asyncio.CancelledError:
-        await _cancel(work)
-        raise
-    return True
-
-
-async def _cancel(work: asyncio.Future[Any]) -> None:
-    work.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await work
 
 
 def _check_content_length(request: Request, limits: ServerSettings) -> None:
