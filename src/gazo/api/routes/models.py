@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter
 
 from gazo.api.deps import CallerDep, ServiceDep
+from gazo.api.openapi import errors
 from gazo.api.protocol import Model, ModelList
 from gazo.errors import ModelNotFound
 
@@ -21,7 +22,7 @@ async def list_models(service: ServiceDep, caller: CallerDep) -> ModelList:
     )
 
 
-@router.get("/v1/models/{model_id:path}")
+@router.get("/v1/models/{model_id:path}", responses=errors(404))
 async def retrieve_model(model_id: str, service: ServiceDep, caller: CallerDep) -> Model:
     for candidate, target in service.engine.models():
         if candidate == model_id:
