@@ -81,6 +81,14 @@ class PermissionDenied(GazoError):
     code = "permission_denied"
 
 
+class MisdirectedRequest(GazoError):
+    """The `Host` names no address this open server answers for (a DNS-rebinding page)."""
+
+    status = 421
+    type = "invalid_request_error"
+    code = "misdirected_request"
+
+
 class ModelNotFound(GazoError):
     """The `model` field names nothing gazo serves."""
 
@@ -144,6 +152,27 @@ class Unavailable(GazoError):
     code = "unavailable"
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be read or written now (disk full, I/O error, corruption, unreachable);
+    the client should retry after `Retry-After` seconds. The transaction that failed was rolled back."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"retry-after": str(retry_after_s)})
+
+
+class ShuttingDown(Unavailable):
+    """The server stopped before the request finished (the end of its shutdown grace period); its
+    reservation was released, and the same request can be sent again after `Retry-After` seconds."""
+
+    code = "shutting_down"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            "gazo is shutting down and stopped this request before it finished; send it again shortly.",
+            headers={"retry-after": str(retry_after_s)},
+        )
+
+
 class RequestTimeout(GazoError):
     """The request ran past the configured time limit and was cancelled."""
 
@@ -154,6 +183,10 @@ class RequestTimeout(GazoError):
 
 class Cancelled(Exception):
     """Raised inside a running job when its client went away; never reaches a client."""
+
+
+class StartupError(Exception):
+    """gazo cannot start as configured; the message is one line naming what is wrong and what to do."""
 
 
 def _rebuild(error_class: type[GazoError], state: dict[str, object]) -> GazoError:

@@ -65,6 +65,48 @@ class ServerSettings(_Section):
         description="Largest decoded input image (width x height); larger ones are refused before decoding, "
         "which is the defence against decompression bombs.",
     )
+    max_request_input_pixels: int = Field(
+        600_000_000,
+        ge=4096,
+        description="Most pixels one edit request may have decoded, over all its images and its mask "
+        "(checked from their headers before any decoding; JPEG references count at the reduced scale they "
+        "are decoded at). Images are decoded one at a time and references shrunk at once, so memory stays "
+        "small and this bounds decoding time: 1-3 s of one core per 50 million PNG pixels, by how well "
+        "they compress. The default lets sixteen 6000x6000 images through.",
+    )
+    max_json_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body of a JSON route (generations, and every route without uploads); "
+        "edits may carry `max_input_images` x `max_upload_bytes` + `max_mask_bytes` + 1 MiB. Enforced "
+        "while the body streams, chunked or not, and only after the API key was checked.",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for the next piece of a request body before a 408."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Time a connection has to send a whole request line and headers."
+    )
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request line plus headers; larger ones get 431."
+    )
+    max_headers: int = Field(100, ge=8, description="Most header fields one request may send (431 beyond).")
+    max_connections: int = Field(
+        1024,
+        ge=1,
+        description="Open client connections `gazo serve` holds at once; further ones are closed at once "
+        "(keep it below the process's file-descriptor limit).",
+    )
+    public_metrics: bool = Field(
+        False,
+        description="Serve `/metrics` without an API key. Off: while keys are required, Prometheus must "
+        "send one (`authorization` in its scrape config); in open mode it is public either way.",
+    )
+    public_docs: bool = Field(
+        False,
+        description="Serve `/docs`, `/redoc` and `/openapi.json` without an API key (same rule as "
+        "`public_metrics`).",
+    )
     request_timeout_s: float = Field(
         600.0, gt=0, description="A request still rendering after this many seconds is cancelled with a 504."
     )
@@ -72,7 +114,8 @@ class ServerSettings(_Section):
         25.0,
         ge=0,
         description="After SIGTERM, how long `gazo serve` lets requests in flight finish; the rest are "
-        "cancelled and their reservations released. Keep it below the orchestrator's kill timeout "
+        "cancelled, their reservations released, and they get 503 `shutting_down` with `Retry-After` (a "
+        "started stream ends with that error event). Keep it below the orchestrator's kill timeout "
         "(Kubernetes: 30 s) so no money stays held by a killed process.",
     )
 
@@ -101,9 +144,15 @@ class EngineSettings(_Section):
     """Where and when jobs run."""
 
     queue_size: int = Field(
-        32, ge=1, description="Jobs that may wait per model; past that, requests get 429 with `Retry-After`."
+        32,
+        ge=1,
+        description="Requests that may wait per model, counted from the moment one is read (before "
+        "moderation and billing) until the model takes it, plus one while the model is idle; past that, "
+        "requests get 429 with `Retry-After` at once, with no usage row and no rate-limit count.",
     )
-    retry_after_s: int = Field(5, ge=1, description="`Retry-After` seconds sent with a queue-full 429.")
+    retry_after_s: int = Field(
+        5, ge=1, description="`Retry-After` seconds sent with a queue-full 429 and a shutdown 503."
+    )
 
 
 class RaySettings(_Section):
@@ -199,6 +248,19 @@ class BillingSettings(_Section):
         False,
         description="Demand a valid API key even when no key exists and gazo listens on loopback "
         "(otherwise such a server runs open, and says so in its log).",
+    )
+    allow_open_with_keys: bool = Field(
+        False,
+        description="Keep serving keyless requests on loopback (open mode) after API keys were created. "
+        "Off: once any key has existed, revoked or not, every request needs a valid key, so revoking "
+        "the last key never reopens the server.",
+    )
+    auth_cache_s: float = Field(
+        1.0,
+        ge=0,
+        description="How long a process remembers an API key it found, so a burst asks the database once "
+        "a second rather than once a request; a revoked key stops working within this time. 0: ask "
+        "every time.",
     )
     prices: dict[str, dict[Literal["text_input", "image_input", "image_output"], float]] = Field(
         default_factory=lambda: {"default": {"text_input": 5.0, "image_input": 10.0, "image_output": 40.0}},

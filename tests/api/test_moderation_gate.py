@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import openai
 import pytest
 
+from tests.support.keys import create_key
 from tests.support.server import GazoServer
 
 
@@ -29,3 +32,40 @@ def test_tricky_safe_prompts_pass(server: GazoServer) -> None:
     ):
         result = client.images.generate(prompt=prompt, size="64x64", quality="low")
         assert result.data[0].b64_json
+
+
+ORGANISATION_RULES = """
+[[moderation.rules]]
+name = "acme-no-rivals"
+terms = ["globex"]
+reason = "Acme's brand guidelines do not allow rival brands."
+organizations = ["acme"]
+
+[[moderation.allow]]
+phrases = ["Naked Juice"]
+organizations = ["acme"]
+"""
+
+
+def test_organisation_rules_and_allow_lists_apply_to_their_keys_only(tmp_path: Path) -> None:
+    """A rule and an allow-list scoped to one organisation, driven by keys of two organisations."""
+    config = tmp_path / "gazo.toml"
+    config.write_text(ORGANISATION_RULES)
+    acme = create_key(tmp_path, "acme-key", "--org", "acme")
+    initech = create_key(tmp_path, "initech-key", "--org", "initech")
+    with GazoServer(tmp_path, config=config) as running:
+        with pytest.raises(openai.BadRequestError) as blocked:
+            running.client(acme).images.generate(prompt="a globex billboard", size="1024x1024", quality="low")
+        assert blocked.value.code == "moderation_blocked"
+        assert "acme-no-rivals" in str(blocked.value.message)
+        assert "rival brands" in str(blocked.value.message)
+        allowed = running.client(initech).images.generate(
+            prompt="a globex billboard", size="1024x1024", quality="low"
+        )
+        assert allowed.data[0].b64_json
+        # a juice brand the classifier misreads is allow-listed for acme, and still blocked for the others
+        menu = "a Naked Juice bottle on a table"
+        assert running.client(acme).images.generate(prompt=menu, size="1024x1024", quality="low").data
+        with pytest.raises(openai.BadRequestError) as other:
+            running.client(initech).images.generate(prompt=menu, size="1024x1024", quality="low")
+        assert other.value.code == "moderation_blocked"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from gazo.billing.meter import Meter
 from gazo.billing.tokens import TokenUsage
 from gazo.errors import AuthenticationFailed, QuotaExceeded, RateLimited
 from gazo.store import keys
-from gazo.store.database import Database
+from gazo.store.database import Database, sqlite_url
 from tests.billing.meters import (
     ESTIMATE,
     ESTIMATE_MICROS,
+    RESPONSE,
     budget_of,
     caller_for,
     make_key,
@@ -52,8 +56,35 @@ def test_a_key_authenticates_until_revoked(database: Database) -> None:
         meter.authenticate(f"Bearer {secret[:-1]}Z")
     with database.transaction() as session:
         keys.revoke_key(session=session, key=key_id)
+    assert caller_for(meter, secret) == caller  # remembered for billing.auth_cache_s (1 s) ...
+    time.sleep(1.05)
+    with pytest.raises(AuthenticationFailed):  # ... and no longer
+        caller_for(meter, secret)
+
+
+def test_without_the_key_cache_a_revoked_key_fails_at_once(database: Database) -> None:
+    key_id, secret = make_key(database, name="uncached")
+    meter = make_meter(database, auth_cache_s=0)
+    assert caller_for(meter, secret).key_id == key_id
+    with database.transaction() as session:
+        keys.revoke_key(session=session, key=key_id)
     with pytest.raises(AuthenticationFailed):
         caller_for(meter, secret)
+
+
+def test_open_mode_ends_for_good_with_the_first_key(tmp_path: Path) -> None:
+    database = Database(sqlite_url(tmp_path / "fresh.db"))
+    database.upgrade()
+    meter = make_meter(database)
+    assert meter.authenticate(None, allow_open=True).open_mode
+    assert meter.authenticate("Bearer gz-whatever", allow_open=True).open_mode  # SDKs always send one
+    key_id, _ = make_key(database, name="closer")
+    with database.transaction() as session:
+        keys.revoke_key(session=session, key=key_id)
+    with pytest.raises(AuthenticationFailed):
+        meter.authenticate(None, allow_open=True)
+    assert meter.auth_mode(allow_open=True) == "closed"
+    assert make_meter(database, allow_open_with_keys=True).authenticate(None, allow_open=True).open_mode
 
 
 def test_reserve_then_commit_writes_one_row_and_charges_the_budget(database: Database) -> None:
@@ -147,9 +178,10 @@ def test_idempotency_key_replays_a_success_and_retries_a_failure(database: Datab
     with pytest.raises(IdempotencyConflict) as raised:  # still running
         reserve(meter, caller, idempotency_key="idem-1")
     assert raised.value.status == 409 and raised.value.headers["retry-after"]
-    meter.commit(first, ESTIMATE, latency_ms=1)
+    meter.commit(first, ESTIMATE, latency_ms=1, replay_payload=RESPONSE)
     again = reserve(meter, caller, idempotency_key="idem-1")
     assert again.replayed and again.id == first.id and again.amount_micros == 0
+    assert again.replay == RESPONSE
     assert meter.commit(again, ESTIMATE, latency_ms=1).replayed
     assert len(usage_rows(database)) == 1
     assert budget_of(database, key_id)[1] == ESTIMATE_MICROS

@@ -46,7 +46,7 @@ def sample(service: ImageService, name: str, **labels: str) -> float:
 
 async def test_every_cancellation_stops_its_job(service: ImageService) -> None:
     request = ImageRequest(prompt="x", size="64x64", quality="medium", seed=1)
-    prepared = await service.prepare(request)
+    prepared = await service.prepare(request, OPERATOR)
     scatter = random.Random(7)
     for attempt in range(TRIES):
         work = asyncio.ensure_future(service.create(prepared, OPERATOR, request_id=f"req_{attempt}"))

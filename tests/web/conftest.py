@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import ConsoleMessage, Page
 
 from tests.support.keys import create_key
 from tests.support.server import GazoServer
@@ -72,3 +73,18 @@ def artifacts() -> Path:
     """Screenshots land here (gitignored); CI keeps the folder as a build artifact."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def page(page: Page) -> Iterator[Page]:
+    """pytest-playwright's page, failing the test if the playground broke its Content-Security-Policy
+    (an inline script or style, or a request to another origin, that the browser refused)."""
+    refused: list[str] = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", watch)
+    yield page
+    assert not refused, f"the playground broke its Content-Security-Policy: {refused}"

@@ -6,24 +6,34 @@ does), starts model loading in the background and closes everything on shutdown.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from gazo.api.errors import install_error_handlers
+from gazo.api.gate import RequestGate, is_loopback_name
+from gazo.api.openapi import install_openapi
 from gazo.api.routes import health, images, models, provenance, usage, web
+from gazo.api.shutdown import ShutdownCutoff
 from gazo.service import ImageService
 from gazo.settings import Settings
 from gazo.version import __version__
 
+logger = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings, service: ImageService | None = None) -> FastAPI:
+    allow_open = is_loopback_name(settings.server.host)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         running = service or ImageService.from_settings(settings)
         await running.start()
         app.state.service = running
+        _log_auth_mode(await asyncio.to_thread(running.auth_mode, allow_open=allow_open), settings)
         try:
             yield
         finally:
@@ -31,7 +41,22 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
 
     app = FastAPI(title="gazo", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(RequestGate, server=settings.server, allow_open=allow_open)
+    app.add_middleware(ShutdownCutoff, retry_after_s=settings.engine.retry_after_s)  # outermost: sees all
     install_error_handlers(app)
     for module in (images, models, provenance, usage, health, web):
         app.include_router(module.router)
+    install_openapi(app, settings.server)
     return app
+
+
+def _log_auth_mode(mode: str, settings: Settings) -> None:
+    if mode == "open":
+        logger.warning(
+            "gazo runs OPEN: no API key has been created, so requests without one are served as the "
+            "operator (loopback host names and pages only). `gazo keys create` closes it for good."
+        )
+    elif settings.billing.require_auth:
+        logger.info("gazo requires an API key on every request (billing.require_auth).")
+    else:
+        logger.info("gazo requires an API key on every request (keys exist; open mode never returns).")

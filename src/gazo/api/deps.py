@@ -1,27 +1,30 @@
-"""FastAPI dependencies as `Annotated` aliases, so routes declare what they need in their signature."""
+"""FastAPI dependencies as `Annotated` aliases, so routes declare what they need in their signature.
+
+Every one is `async def`, even those that never await: FastAPI runs a plain `def` dependency on a
+worker thread, a thread hop per dependency per request (refusals included) for nothing.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gazo.api.gate import caller_of, is_loopback_name, request_id_of
 from gazo.billing.values import Caller
 from gazo.errors import Unavailable
 from gazo.service import ImageService
 from gazo.settings import Settings
 
 
-def get_service(request: Request) -> ImageService:
+async def get_service(request: Request) -> ImageService:
     service: ImageService | None = getattr(request.app.state, "service", None)
     if service is None:
         raise Unavailable("gazo is starting up; retry shortly.")
     return service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -31,23 +34,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_caller(request: Request, service: ServiceDep, settings: SettingsDep) -> Caller:
-    """The API key's caller; without keys, open mode only while gazo listens on loopback."""
-    allow_open = is_loopback(settings.server.host)
+    """The API key's caller, as the request gate authenticated it before the body was read."""
+    caller = caller_of(request)
+    if caller is not None:
+        return caller
+    allow_open = is_loopback_name(settings.server.host)  # a route the gate treats as public asked for one
     return await service.authenticate(request.headers.get("authorization"), allow_open=allow_open)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def get_request_id(request: Request) -> str:
-    """The client's `X-Request-Id` if it sent one, else a fresh id; echoed in the response."""
-    return request.headers.get("x-request-id") or f"req_{uuid.uuid4().hex[:24]}"
+async def get_request_id(request: Request) -> str:
+    """The client's `X-Request-Id` if it sent a safe one, else a fresh id; echoed in the response."""
+    return request_id_of(request)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

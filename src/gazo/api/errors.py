@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from gazo.errors import GazoError, InvalidRequest
 
@@ -27,11 +28,30 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+class InvalidJson(InvalidRequest):
+    """A body that is not JSON at all: OpenAI names no param and no code."""
+
+    code = None
+
+
 def validation_error(error: ValidationError | RequestValidationError) -> GazoError:
     """The first problem of a validation error, as OpenAI reports it (param = the field's name)."""
     first = error.errors()[0]
+    if first.get("type") == "json_invalid":  # its location is the decoder's offset, not a field
+        offsets = [part for part in first.get("loc", ()) if isinstance(part, int)]
+        where = f" at character {offsets[-1]}" if offsets else ""
+        return InvalidJson(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+            "your HTTP library correctly. The API expects a JSON payload, but what was sent was not valid "
+            f"JSON: {first.get('ctx', {}).get('error', 'decode error')}{where}.)"
+        )
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
     param = ".".join(location) or None
+    if param is None:  # the body as a whole: missing, or JSON that is not an object
+        return InvalidRequest(
+            "The request body must be a JSON object of the request's parameters (got "
+            f"{type(first.get('input')).__name__ if first.get('type') != 'missing' else 'no body'})."
+        )
     if first.get("type") == "extra_forbidden":
         return InvalidRequest(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
     if first.get("type") == "missing":
@@ -62,15 +82,26 @@ def respond(error: BaseException) -> JSONResponse:
     return JSONResponse(failure.to_body(), status_code=failure.status, headers=failure.headers)
 
 
+#: Codes for the errors Starlette raises itself (routing, body limits, the gate's body timeout).
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large"}
+
+
+def http_error_response(request: Request, error: HTTPException) -> JSONResponse:
+    message = str(error.detail)
+    if error.status_code == 413:  # Starlette's body limit says only "Content Too Large"
+        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        message = f"The request body is larger than the {limit} bytes accepted here."
+    body = error_body(message, "invalid_request_error", None, _HTTP_CODES.get(error.status_code))
+    return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, error: Exception) -> JSONResponse:
         return respond(error)
 
     async def handle_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
-        code = "not_found" if error.status_code == 404 else None
-        body = error_body(str(error.detail), "invalid_request_error", None, code)
-        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+        return http_error_response(request, error)
 
     app.add_exception_handler(GazoError, handle)
     app.add_exception_handler(RequestValidationError, handle)

@@ -5,7 +5,8 @@ estimate, and in one transaction writes the row as ``reserved`` and holds the es
 key's and organisation's budgets (refusing with ``insufficient_quota`` when it does not fit).
 :meth:`Meter.commit` settles the row with the real tokens and moves the hold to spend in one
 transaction; :meth:`Meter.release` settles it at zero. A retry carrying the same Idempotency-Key
-as a succeeded request is a *replay*: it gets the earlier row's id and is never charged again.
+and body as a succeeded request is a *replay*: it gets the earlier row's id and stored response
+(see :mod:`gazo.billing.idempotency`), passes no limit and is never charged again.
 Holds of a process that died are given back by :meth:`Meter.release_stale`, which runs when a
 meter starts (dead processes on this host) and should run periodically (expired holds anywhere).
 
@@ -19,6 +20,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gazo.billing import reports
+from gazo.billing.auth import Authenticator
+from gazo.billing.idempotency import (
+    KEEP,
+    Idempotency,
+    IdempotencyKeyReused,
+    StoredResponse,
+    find_replay,
+    seal_response,
+)
 from gazo.billing.limits import RateLimiter, make_limiter
 from gazo.billing.prices import PriceTable, micros_to_usd
 from gazo.billing.tokens import TokenUsage
@@ -28,19 +38,25 @@ from gazo.billing.values import (
     IdempotencyConflict,
     Outcome,
     Reservation,
-    auth_message,
-    bearer_token,
     host_identity,
     process_alive,
 )
-from gazo.errors import AuthenticationFailed, InvalidRequest, QuotaExceeded, RateLimited
+from gazo.errors import InvalidRequest, QuotaExceeded, RateLimited
 from gazo.settings import BillingSettings, Settings
-from gazo.store import budgets, keys
+from gazo.store import budgets, responses
 from gazo.store import usage as usage_rows
 from gazo.store.database import Database
 from gazo.store.tables import ABANDONED, RESERVED, SUCCEEDED, new_id, utcnow
 
-__all__ = ["RELEASE_STATUSES", "Caller", "IdempotencyConflict", "Meter", "Outcome", "Reservation"]
+__all__ = [
+    "RELEASE_STATUSES",
+    "Caller",
+    "IdempotencyConflict",
+    "IdempotencyKeyReused",
+    "Meter",
+    "Outcome",
+    "Reservation",
+]
 
 _OPERATIONS = {"generation": "generation", "generate": "generation", "edit": "edit", "variation": "variation"}
 _CONFLICT_RETRY_S = 2
@@ -61,6 +77,7 @@ class Meter:
         self.settings = settings
         self.limiter = limiter or make_limiter(None)
         self.prices = PriceTable(settings.prices)
+        self.auth = Authenticator(database, settings)
         self._host = host_identity()
         if release_stale_on_start:
             self.release_stale()
@@ -72,32 +89,14 @@ class Meter:
         database.upgrade()
         return cls(database, settings.billing, make_limiter(settings.redis_url))
 
-    # 1. Who is calling
+    # 1. Who is calling (see :mod:`gazo.billing.auth`)
     def authenticate(self, authorization: str | None, *, allow_open: bool = False) -> Caller:
-        """The caller behind an ``Authorization: Bearer`` header, or open mode, or 401.
+        """The caller behind an ``Authorization: Bearer`` header, or open mode, or 401."""
+        return self.auth.authenticate(authorization, allow_open=allow_open)
 
-        Open mode needs ``allow_open`` (the HTTP layer decides: loopback bind), ``require_auth``
-        off, and no unrevoked key at all; the header is then ignored, since SDKs always send one.
-        """
-        secret = bearer_token(authorization)
-        with self.database.reading() as session:
-            found = keys.find_active_key(session=session, secret=secret) if secret else None
-            may_open = found is None and allow_open and not self.settings.require_auth
-            if may_open and not keys.any_active_key(session=session):
-                return Caller(
-                    None, None, True, True, None, self.settings.default_rpm, self.settings.default_ipm
-                )
-        if found is None:
-            raise AuthenticationFailed(auth_message(secret))
-        return Caller(
-            found.id,
-            found.org_id,
-            found.is_admin,
-            False,
-            found.name,
-            found.rpm or self.settings.default_rpm,
-            found.ipm or self.settings.default_ipm,
-        )
+    def auth_mode(self, *, allow_open: bool) -> str:
+        """``open`` or ``closed`` right now, for the start-up log."""
+        return self.auth.mode(allow_open=allow_open)
 
     # 2. Before rendering
     def reserve(
@@ -112,11 +111,24 @@ class Meter:
         estimate: TokenUsage,
         request_id: str,
         idempotency_key: str | None = None,
+        fingerprint: bytes | None = None,
+        now: datetime | None = None,
     ) -> Reservation:
-        """Check limits and hold the estimate's price; raises RateLimited or QuotaExceeded."""
+        """Check limits and hold the estimate's price; raises RateLimited or QuotaExceeded.
+
+        With an ``idempotency_key``, ``fingerprint`` (the SHA-256 of everything that shapes the
+        output) is required: a retry of a succeeded request gets a replay, which needs no limit or
+        budget; the key reused with another body raises IdempotencyKeyReused."""
         operation = _check_operation(operation)
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
-            raise InvalidRequest("`Idempotency-Key` must be 1-255 characters", param="Idempotency-Key")
+        now = now or utcnow()
+        idempotency = _idempotency(caller, idempotency_key, fingerprint)
+        if idempotency is not None:
+            with self.database.reading() as session:
+                found = find_replay(
+                    session=session, key_id=caller.key_id, idempotency=idempotency, now=now, writable=False
+                )
+            if found is not None:
+                return self._replay(caller, model, found)
         status = self.limiter.acquire(caller.identity, rpm=caller.rpm, ipm=caller.ipm, images=n)
         if not status.allowed:
             kind = status.refused_by or "requests"
@@ -131,7 +143,7 @@ class Meter:
         request = {"model": model, "operation": operation, "size": size, "quality": quality, "n": n}
         for _attempt in range(3):
             try:
-                return self._hold(caller, request, amount, request_id, idempotency_key, status.headers())
+                return self._hold(caller, request, amount, request_id, idempotency, status.headers(), now)
             except usage_rows.DuplicateIdempotencyKey:
                 continue  # raced another request with the same key: look again
         raise IdempotencyConflict(
@@ -146,19 +158,19 @@ class Meter:
         request: dict[str, Any],
         amount: int,
         request_id: str,
-        idempotency_key: str | None,
+        idempotency: Idempotency | None,
         headers: dict[str, str],
+        now: datetime,
     ) -> Reservation:
         usage_id = new_id("usage")
         try:
             with self.database.transaction() as session:
-                if idempotency_key:
-                    live = usage_rows.find_live(
-                        session=session, key_id=caller.key_id, idempotency_key=idempotency_key
+                if idempotency is not None:
+                    found = find_replay(
+                        session=session, key_id=caller.key_id, idempotency=idempotency, now=now, writable=True
                     )
-                    if live is not None:
-                        return self._replay(caller, request["model"], live, headers)
-                now = utcnow()
+                    if found is not None:  # raced the first request's commit
+                        return self._replay(caller, request["model"], found)
                 usage_rows.insert_reserved(
                     session=session,
                     usage_id=usage_id,
@@ -166,7 +178,8 @@ class Meter:
                     org_id=caller.org_id,
                     reserved_micros=amount,
                     request_id=request_id,
-                    idempotency_key=idempotency_key,
+                    idempotency_key=idempotency.key if idempotency else None,
+                    request_hash=idempotency.request_hash if idempotency else None,
                     now=now,
                     **request,
                 )
@@ -189,19 +202,16 @@ class Meter:
                 "this request). Ask your gazo administrator to raise it.",
                 headers=headers,
             ) from None
-        return Reservation(usage_id, caller, request["model"], amount, rate_limit_headers=headers)
+        return Reservation(
+            usage_id, caller, request["model"], amount, rate_limit_headers=headers, idempotency=idempotency
+        )
 
-    def _replay(
-        self, caller: Caller, model: str, live: tuple[str, str], headers: dict[str, str]
-    ) -> Reservation:
-        usage_id, status = live
-        if status != SUCCEEDED:
-            raise IdempotencyConflict(
-                "Another request with this Idempotency-Key is in progress; retry when it has finished.",
-                param="Idempotency-Key",
-                headers={"retry-after": str(_CONFLICT_RETRY_S)},
-            )
-        return Reservation(usage_id, caller, model, 0, replayed=True, rate_limit_headers=headers)
+    def _replay(self, caller: Caller, model: str, found: tuple[str, StoredResponse]) -> Reservation:
+        usage_id, stored = found
+        headers = self.rate_limit_headers(caller)
+        return Reservation(
+            usage_id, caller, model, 0, replayed=True, rate_limit_headers=headers, replay=stored
+        )
 
     # 3. After rendering
     def commit(
@@ -213,11 +223,13 @@ class Meter:
         status: str = SUCCEEDED,
         n: int | None = None,
         prompt: str | None = None,
+        replay_payload: StoredResponse | None = None,
     ) -> Outcome:
         """Charge ``usage`` and settle the budget in one transaction (``n``: images actually made).
 
-        ``prompt`` is stored only when ``billing.retention_days`` > 0. Committing twice, or
-        committing a replay, charges nothing more.
+        ``prompt`` is stored only when ``billing.retention_days`` > 0. ``replay_payload``, the response,
+        is stored sealed in the same transaction when the request has an Idempotency-Key, for its
+        retries. Committing twice, or committing a replay, charges nothing more.
         """
         if status in (RESERVED, ABANDONED):
             raise ValueError(f"`status` {status!r} is not an outcome")
@@ -235,7 +247,10 @@ class Meter:
         if n is not None:
             values["n"] = n
         keep = prompt if self.settings.retention_days > 0 else None
-        settled = self._settle(reservation, values, cost, prompt=keep)
+        sealed = None
+        if replay_payload is not None and reservation.idempotency is not None and status == SUCCEEDED:
+            sealed = seal_response(reservation.idempotency, reservation.id, replay_payload)
+        settled = self._settle(reservation, values, cost, prompt=keep, sealed=sealed)
         return Outcome(reservation.id, status, cost if settled else 0, replayed=not settled)
 
     def release(self, reservation: Reservation, *, status: str, latency_ms: int | None = None) -> Outcome:
@@ -249,7 +264,13 @@ class Meter:
         return Outcome(reservation.id, status, 0, replayed=not settled)
 
     def _settle(
-        self, reservation: Reservation, values: dict[str, Any], cost: int, *, prompt: str | None = None
+        self,
+        reservation: Reservation,
+        values: dict[str, Any],
+        cost: int,
+        *,
+        prompt: str | None = None,
+        sealed: bytes | None = None,
     ) -> bool:
         with self.database.transaction() as session:
             now = values["settled_at"] = utcnow()
@@ -265,6 +286,10 @@ class Meter:
             budgets.settle(session=session, budget_ids=ids, held_micros=held, cost_micros=cost)
             if prompt is not None:
                 usage_rows.retain_prompt(session=session, usage_id=reservation.id, prompt=prompt, now=now)
+            if sealed is not None:
+                responses.save_response(
+                    session=session, usage_id=reservation.id, payload=sealed, now=now, keep=KEEP
+                )
         return True
 
     # 4. Housekeeping
@@ -295,6 +320,11 @@ class Meter:
         with self.database.transaction() as session:
             return usage_rows.purge_prompts(session=session, before=cutoff)
 
+    def purge_idempotent(self, *, now: datetime | None = None) -> int:
+        """Delete stored responses older than 24 h and free their Idempotency-Keys; returns how many."""
+        with self.database.transaction() as session:
+            return responses.purge_expired(session=session, now=now or utcnow())
+
     # 5. Reading
     def rate_limit_headers(self, caller: Caller) -> dict[str, str]:
         return self.limiter.peek(caller.identity, rpm=caller.rpm, ipm=caller.ipm).headers()
@@ -306,6 +336,16 @@ class Meter:
     def costs(self, caller: Caller, **params: Any) -> dict[str, Any]:
         """``GET /v1/organization/costs`` (see :func:`gazo.billing.reports.costs`)."""
         return reports.costs(self.database, caller, **params)
+
+
+def _idempotency(caller: Caller, key: str | None, fingerprint: bytes | None) -> Idempotency | None:
+    if key is None:
+        return None
+    if not 0 < len(key) <= 255:
+        raise InvalidRequest("`Idempotency-Key` must be 1-255 characters", param="Idempotency-Key")
+    if fingerprint is None:
+        raise ValueError("an `idempotency_key` needs the request's `fingerprint`")
+    return Idempotency.derive(key, fingerprint, caller.key_id)
 
 
 def _check_operation(operation: str) -> str:

@@ -1,8 +1,8 @@
 """The values the meter hands out and takes back, and how a caller is recognised.
 
 Kept apart from :mod:`gazo.billing.meter` so the HTTP layer can import the types without the
-machinery. ``IdempotencyConflict`` is a 409 (the openai SDK retries 409 after ``retry-after``);
-it belongs in :mod:`gazo.errors` once that module grows an idempotency entry.
+machinery. ``IdempotencyConflict`` (409) is defined with the rest of idempotent replay in
+:mod:`gazo.billing.idempotency` and re-exported here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from gazo.errors import GazoError
+from gazo.billing.idempotency import Idempotency, IdempotencyConflict, StoredResponse
 
 __all__ = [
     "RELEASE_STATUSES",
@@ -28,20 +28,13 @@ __all__ = [
 RELEASE_STATUSES = ("failed", "moderation_blocked", "cancelled")
 
 
-class IdempotencyConflict(GazoError):
-    """A request with this Idempotency-Key is still running; the client should retry shortly."""
-
-    status = 409
-    type = "invalid_request_error"
-    code = "idempotency_key_in_use"
-
-
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Who is calling, and the limits that apply (the key's own, else ``billing.default_*``).
 
     ``open_mode``: no key exists and the server may run without them (loopback); such a caller is
-    an admin, being the operator at their own machine.
+    an admin, being the operator at their own machine. ``org_name`` is what organisation rules in
+    ``[[moderation.rules]]`` and ``[[moderation.allow]]`` name.
     """
 
     key_id: str | None
@@ -51,6 +44,7 @@ class Caller:
     key_name: str | None = None
     rpm: int | None = None
     ipm: int | None = None
+    org_name: str | None = None
 
     @property
     def identity(self) -> str:
@@ -59,7 +53,10 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """A request's hold; ``replayed`` means an earlier request with its Idempotency-Key succeeded."""
+    """A request's hold; ``replayed`` means an earlier request with its Idempotency-Key succeeded,
+    and ``replay`` is that request's stored response, to send again instead of rendering.
+
+    ``idempotency``: the request's Idempotency-Key, to store its response with when it succeeds."""
 
     id: str
     caller: Caller
@@ -67,6 +64,8 @@ class Reservation:
     amount_micros: int
     replayed: bool = False
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
+    replay: StoredResponse | None = None
+    idempotency: Idempotency | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,7 +221,7 @@ async def _in_process(
                     "`gazo pull HUB_ID` fetches a hub model's weights.",
                 )
             await asyncio.sleep(0.1)
-        prepared = await service.prepare(request)
+        prepared = await service.prepare(request, OPERATOR)
         job = prepared.job
         summary.update(model=job.model, size=str(job.size), quality=job.quality, background=job.background)
         if extensions := prepared.extensions():

@@ -8,7 +8,10 @@ import click
 import uvicorn
 
 from gazo.api.app import create_app
+from gazo.api.connections import guarded_protocol
 from gazo.cli.options import load_settings, settings_options
+from gazo.errors import StartupError
+from gazo.store.startup import prepare_storage
 
 
 @click.command()
@@ -41,7 +44,11 @@ def serve(
     if require_auth:
         billing = settings.billing.model_copy(update={"require_auth": True})
         settings = settings.model_copy(update={"billing": billing})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_storage(settings)  # a broken data dir or database: one line, not uvicorn's traceback
+    except StartupError as error:
+        click.echo(f"gazo: {error}", err=True)
+        raise SystemExit(2) from None
     if on_ray:
         from gazo.deploy.ray_serve import run
 
@@ -53,4 +60,5 @@ def serve(
         port=server.port,
         log_level=log_level,
         timeout_graceful_shutdown=max(1, round(server.shutdown_grace_s)),
+        http=guarded_protocol(server),
     )

@@ -7,17 +7,21 @@ transport calls this class, none of them can skip a gate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 
 from PIL import Image
 
+from gazo.billing.idempotency import StoredImage, StoredResponse
 from gazo.billing.meter import Meter
 from gazo.billing.tokens import PARTIAL_IMAGE_TOKENS, TokenUsage, count_usage
 from gazo.billing.values import Caller, Reservation
+from gazo.engine.admission import Admission
 from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import ContentPolicyViolation, RequestTimeout
 from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
@@ -37,9 +41,11 @@ __all__ = ["Accepted", "FinalImage", "ImageResult", "ImageService", "PartialImag
 class Accepted:
     """The job is paid for and queued; nothing can refuse it any more but a failure.
 
-    `headers` are the caller's rate-limit headers, for the response."""
+    `headers` are the caller's rate-limit headers, for the response. `created` is set on an idempotent
+    replay: when the response replayed was first made."""
 
     headers: dict[str, str] = field(default_factory=dict)
+    created: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ class ImageService:
         self.provenance = provenance
         self.meter = meter
         self._housekeeping: list[asyncio.Task[None]] = []
+        # Authentication answers every request, refusals included: on threads of its own, it never
+        # waits behind decoding, moderation or encoding in the default pool (6 threads on 2 cores).
+        self._auth_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gazo-auth")
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> ImageService:
@@ -109,45 +118,77 @@ class ImageService:
         for task in self._housekeeping:
             task.cancel()
         await self.engine.close()
+        self._auth_threads.shutdown(wait=False)
 
     async def authenticate(self, authorization: str | None, *, allow_open: bool) -> Caller:
-        """The caller behind an `Authorization` header (401 if none fits); open mode where allowed."""
-        return await asyncio.to_thread(self.meter.authenticate, authorization, allow_open=allow_open)
+        """The caller behind an `Authorization` header (401 if none fits); open mode where allowed.
+
+        A key found a moment ago is answered here, without a thread or the database (a burst's
+        refusals must not queue behind lookups); anything else is looked up on the auth threads."""
+        if (caller := self.meter.auth.remembered(authorization)) is not None:
+            return caller
+        check = functools.partial(self.meter.authenticate, authorization, allow_open=allow_open)
+        return await asyncio.get_running_loop().run_in_executor(self._auth_threads, check)
+
+    def auth_mode(self, *, allow_open: bool) -> str:
+        """`open` (keyless requests served as the operator) or `closed`, as things stand now."""
+        return self.meter.auth_mode(allow_open=allow_open)
 
     def health(self) -> EngineHealth:
         return self.engine.health()
 
+    def database_problem(self) -> str | None:
+        """Why the database cannot take requests now, or None (blocking: call it off the event loop)."""
+        return self.meter.database.problem()
+
     def metrics_text(self) -> bytes:
         return self.engine.metrics_text()
 
-    async def prepare(self, request: ImageRequest) -> PreparedRequest:
-        """Every check that can refuse `request`, run before any work (decoding runs off the event loop)."""
+    async def prepare(self, request: ImageRequest, caller: Caller) -> PreparedRequest:
+        """Every check that can refuse `request`, run before any work (decoding runs off the event loop).
+
+        `caller` picks the organisation rules and allow-lists moderation applies."""
         model = self.engine.resolve(request.model)
         prepared = await asyncio.to_thread(prepare, request, model, self.settings.server)
-        await asyncio.to_thread(self._moderate_inputs, prepared)
+        await asyncio.to_thread(self._moderate_inputs, prepared, caller.org_name)
         return prepared
 
-    def _moderate_inputs(self, prepared: PreparedRequest) -> None:
+    def _moderate_inputs(self, prepared: PreparedRequest, organization: str | None) -> None:
         """The prompt and every input image, before any work or money is spent on them."""
-        level = prepared.request.moderation
-        _refuse(self.moderation.check_prompt(prepared.request.prompt, level=level), "prompt")
+        level, prompt = prepared.request.moderation, prepared.request.prompt
+        _refuse(self.moderation.check_prompt(prompt, level=level, organization=organization), "prompt")
         if isinstance(prepared.job, EditJob):
             for image in prepared.job.images:
                 _refuse(self.moderation.check_image(image, level=level), "image")
 
-    async def create(self, prepared: PreparedRequest, caller: Caller, **billing: str | None) -> ImageResult:
+    def admit(self, request: ImageRequest) -> Admission:
+        """A place in the line of the model `request` names, before any check, charge or database write:
+        a full line refuses at once (`Overloaded`, 429) and an unknown model with 404, without a thread.
+        Release it when the request ends (`with admission:`); pass it to `stream` or `create` so the
+        engine can free it as soon as the model takes the job."""
+        return self.engine.admit(self.engine.resolve(request.model).name)
+
+    async def create(
+        self,
+        prepared: PreparedRequest,
+        caller: Caller,
+        *,
+        admission: Admission | None = None,
+        **billing: str | None,
+    ) -> ImageResult:
         """Render and return every image at once (the non-streaming response)."""
         images: list[bytes] = []
         usage = TokenUsage(0, 0, 0)
         headers: dict[str, str] = {}
-        async with aclosing(self.stream(prepared, caller, **billing)) as events:
+        created: int | None = None
+        async with aclosing(self.stream(prepared, caller, admission=admission, **billing)) as events:
             async for event in events:
                 if isinstance(event, Accepted):
-                    headers = event.headers
+                    headers, created = event.headers, event.created
                 elif isinstance(event, FinalImage):
                     images.append(event.data)
                     usage = usage + event.usage
-        return ImageResult(created=int(time.time()), images=images, usage=usage, headers=headers)
+        return ImageResult(created=created or int(time.time()), images=images, usage=usage, headers=headers)
 
     async def stream(
         self,
@@ -156,23 +197,43 @@ class ImageService:
         *,
         request_id: str,
         idempotency_key: str | None = None,
+        admission: Admission | None = None,
     ) -> AsyncIterator[Accepted | Step | PartialImage | FinalImage]:
         """Render `prepared`: `Accepted` once paid for and queued, partial images as they form, then each
         final image. The price is reserved first and settled once: charged when every image is ready,
-        released (no charge) on any failure, block, timeout or departed client."""
+        released (no charge) on any failure, block, timeout or departed client. A retry of a succeeded
+        request (same Idempotency-Key and body) gets that request's stored images, rendering nothing."""
         job, started = prepared.job, time.monotonic()
         reservation = await self._reserve_or_undo(prepared, caller, request_id, idempotency_key)
+        if reservation.replay is not None:
+            yield Accepted(headers=reservation.rate_limit_headers, created=reservation.replay.created)
+            for image in reservation.replay.images:
+                yield FinalImage(image_index=image.index, data=image.data, usage=image.usage)
+            return
         try:
             partials_sent = [0] * job.n
             rendered: list[RenderedImage] = []
-            async for event in self._render(prepared, reservation, partials_sent, rendered):
+            async for event in self._render(prepared, reservation, partials_sent, rendered, admission):
                 yield event
             finals = [await asyncio.to_thread(self._finish, prepared, item.image) for item in rendered]
             usages = self._usage_per_image(prepared, partials_sent)
             latency_ms = round((time.monotonic() - started) * 1000)
             total = sum(usages, TokenUsage(0, 0, 0))
+            response = StoredResponse(
+                created=int(time.time()),
+                images=tuple(
+                    StoredImage(item.index, data, usages[item.index])
+                    for item, data in zip(rendered, finals, strict=True)
+                ),
+            )
             await asyncio.to_thread(
-                self.meter.commit, reservation, total, latency_ms=latency_ms, n=len(finals), prompt=job.prompt
+                self.meter.commit,
+                reservation,
+                total,
+                latency_ms=latency_ms,
+                n=len(finals),
+                prompt=job.prompt,
+                replay_payload=response,
             )
         except BaseException as error:
             self.meter.release(reservation, status=_release_status(error))  # quick, and must not be cancelled
@@ -209,6 +270,7 @@ class ImageService:
             estimate=self._usage(prepared, partial_images=job.n * job.partial_images),
             request_id=request_id,
             idempotency_key=idempotency_key,
+            fingerprint=prepared.request.fingerprint() if idempotency_key is not None else None,
         )
 
     async def _render(
@@ -217,6 +279,7 @@ class ImageService:
         reservation: Reservation,
         partials_sent: list[int],
         rendered: list[RenderedImage],
+        admission: Admission | None,
     ) -> AsyncIterator[Accepted | Step | PartialImage]:
         """Run the job on the engine, turning its previews into signed partial images.
 
@@ -227,7 +290,7 @@ class ImageService:
         would have its job rendered, and charged, to the end."""
         job, limit = prepared.job, self.settings.server.request_timeout_s
         deadline = asyncio.get_running_loop().time() + limit
-        async with aclosing(self.engine.render(job)) as events:
+        async with aclosing(self.engine.render(job, admission)) as events:
             while True:
                 try:
                     async with asyncio.timeout_at(deadline):

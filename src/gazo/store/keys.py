@@ -108,6 +108,11 @@ def any_active_key(*, session: Session) -> bool:
     return session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
 
 
+def any_key_ever(*, session: Session) -> bool:
+    """Whether a key was ever created here, revoked ones included (they close open mode for good)."""
+    return session.scalar(select(ApiKey.id).limit(1)) is not None
+
+
 def list_keys(*, session: Session, include_revoked: bool = True) -> list[KeyInfo]:
     """Every key with its organisation and this month's budget and spend, oldest first."""
     query = (

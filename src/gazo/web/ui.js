@@ -8,10 +8,19 @@ export function h(tag, attributes = {}, ...children) {
     if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
     else if (name === "class") element.className = value;
     else if (name === "dataset") Object.assign(element.dataset, value);
+    else if (name === "style") setStyle(element, value);
     else element.setAttribute(name, value === true ? "" : value);
   }
   element.append(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
   return element;
+}
+
+/** Declarations set through the CSSOM: the Content-Security-Policy refuses inline `style` attributes. */
+function setStyle(element, declarations) {
+  for (const declaration of declarations.split(";")) {
+    const [property, ...value] = declaration.split(":");
+    if (property.trim()) element.style.setProperty(property.trim(), value.join(":").trim());
+  }
 }
 
 export const $ = (selector, root = document) => root.querySelector(selector);

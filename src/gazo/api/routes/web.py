@@ -21,9 +21,18 @@ router = APIRouter(include_in_schema=False)
 #: Relative paths made of plain segments only: no `..`, no hidden files, no backslashes.
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$")
 _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+#: The playground runs only its own files: no inline script, no framing (clickjacking), no other
+#: origin to talk to; `data:`/`blob:` images are the results it shows and downloads.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 _HEADERS = {
     "Cache-Control": "no-cache",  # revalidate: a new gazo version never serves yesterday's script
     "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
 }
 
 
