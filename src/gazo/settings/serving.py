@@ -1,0 +1,150 @@
+"""Settings of how gazo serves: the HTTP server and its limits, the models, the engine, Ray Serve."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from gazo.settings.section import Section
+
+
+class ServerSettings(Section):
+    """How the HTTP server listens and what it accepts."""
+
+    host: str = Field("127.0.0.1", description="Interface `gazo serve` binds to.")
+    port: int = Field(
+        8000, ge=0, le=65535, description="TCP port `gazo serve` listens on (0 = any free port)."
+    )
+    max_upload_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="Largest accepted image upload, per file (OpenAI: < 50 MB)."
+    )
+    max_mask_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest accepted mask upload (OpenAI: < 4 MB)."
+    )
+    max_input_images: int = Field(16, ge=1, le=64, description="Most images one edit request may carry.")
+    max_input_pixels: int = Field(
+        40_000_000,
+        ge=4096,
+        description="Largest decoded input image (width x height); larger ones are refused before decoding, "
+        "which is the defence against decompression bombs.",
+    )
+    max_request_input_pixels: int = Field(
+        600_000_000,
+        ge=4096,
+        description="Most pixels one edit request may have decoded, over all its images and its mask "
+        "(checked from their headers before any decoding; JPEG references count at the reduced scale they "
+        "are decoded at). Images are decoded one at a time and references shrunk at once, so memory stays "
+        "small and this bounds decoding time: 1-3 s of one core per 50 million PNG pixels, by how well "
+        "they compress. The default lets sixteen 6000x6000 images through.",
+    )
+    max_json_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body of a JSON route (generations, and every route without uploads); "
+        "edits may carry `max_input_images` x `max_upload_bytes` + `max_mask_bytes` + 1 MiB. Enforced "
+        "while the body streams, chunked or not, and only after the API key was checked.",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for the next piece of a request body before a 408."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Time a connection has to send a whole request line and headers."
+    )
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request line plus headers; larger ones get 431."
+    )
+    max_headers: int = Field(100, ge=8, description="Most header fields one request may send (431 beyond).")
+    max_connections: int = Field(
+        1024,
+        ge=1,
+        description="Open client connections `gazo serve` holds at once; further ones are closed at once "
+        "(keep it below the process's file-descriptor limit).",
+    )
+    public_metrics: bool = Field(
+        False,
+        description="Serve `/metrics` without an API key. Off: while keys are required, Prometheus must "
+        "send one (`authorization` in its scrape config); in open mode it is public either way.",
+    )
+    public_docs: bool = Field(
+        False,
+        description="Serve `/docs`, `/redoc` and `/openapi.json` without an API key (same rule as "
+        "`public_metrics`).",
+    )
+    request_timeout_s: float = Field(
+        600.0, gt=0, description="A request still rendering after this many seconds is cancelled with a 504."
+    )
+    shutdown_grace_s: float = Field(
+        25.0,
+        ge=0,
+        description="After SIGTERM, how long `gazo serve` lets requests in flight finish; the rest are "
+        "cancelled, their reservations released, and they get 503 `shutting_down` with `Retry-After` (a "
+        "started stream ends with that error event). Keep it below the orchestrator's kill timeout "
+        "(Kubernetes: 30 s) so no money stays held by a killed process.",
+    )
+
+
+class ModelSpec(Section):
+    """One servable model: which backend loads it, from where, and under which names."""
+
+    name: str = Field(description="The model's name in the API (`model` field, `/v1/models`).")
+    backend: str = Field("diffusers", description="Registered backend that loads it (`diffusers`, ...).")
+    source: str = Field(description="Hugging Face hub id or local folder passed to `from_pretrained`.")
+    aliases: list[str] = Field(default_factory=list, description="Other names that select this model.")
+    device: str | None = Field(
+        None, description="`cuda`, `cuda:1`, `mps` or `cpu`; default: the best available."
+    )
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="Weights dtype; `auto` = bf16 (or fp16) on GPUs, fp32 on CPU."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Backend-specific options, validated by the backend's own `Options` class "
+        "(e.g. `steps = {low = 12, medium = 25, high = 40}`).",
+    )
+
+
+class EngineSettings(Section):
+    """Where and when jobs run."""
+
+    queue_size: int = Field(
+        32,
+        ge=1,
+        description="Requests that may wait per model, counted from the moment one is read (before "
+        "moderation and billing) until the model takes it, plus one while the model is idle; past that, "
+        "requests get 429 with `Retry-After` at once, with no usage row and no rate-limit count.",
+    )
+    retry_after_s: int = Field(
+        5, ge=1, description="`Retry-After` seconds sent with a queue-full 429 and a shutdown 503."
+    )
+
+
+class RaySettings(Section):
+    """Scale-out on Ray Serve (`gazo serve --ray`): one `ModelWorker` deployment per model."""
+
+    address: str | None = Field(
+        None, description="Ray cluster to join (`auto`, `ray://host:10001`); default: a local one."
+    )
+    num_replicas: int | None = Field(
+        1, ge=1, description="Fixed replicas per model; set to null to autoscale between the bounds below."
+    )
+    min_replicas: int = Field(1, ge=0, description="Autoscaling lower bound per model.")
+    max_replicas: int = Field(4, ge=1, description="Autoscaling upper bound per model.")
+    target_ongoing_requests: float = Field(
+        2.0, gt=0, description="Autoscaling target of requests per replica."
+    )
+    num_gpus: float = Field(0.0, ge=0, description="GPUs each model replica reserves.")
+    num_cpus: float = Field(
+        0.0, ge=0, description="CPUs each replica reserves (0 lets small machines pack them)."
+    )
+    max_ongoing_requests: int = Field(
+        4, ge=1, description="Requests one model replica holds at once (running plus its own queue)."
+    )
+    max_queued_requests: int = Field(
+        8, ge=0, description="Requests Ray may queue per model before answering 429 with `Retry-After`."
+    )
+    object_store_memory: int = Field(
+        256 * 1024 * 1024,
+        ge=78 * 1024 * 1024,
+        description="Object store size for a local Ray cluster (bytes).",
+    )
