@@ -117,6 +117,23 @@ class ContentPolicyViolation(GazoError):
     code = "moderation_blocked"
 
 
+class IdempotencyConflict(GazoError):
+    """A request with this Idempotency-Key is still running; the client should retry shortly (the
+    openai SDK retries a 409 after `retry-after`)."""
+
+    status = 409
+    type = "invalid_request_error"
+    code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyReused(GazoError):
+    """The Idempotency-Key was used, within the last 24 h, by a request with another body."""
+
+    status = 422
+    type = "invalid_request_error"
+    code = "idempotency_key_reused"
+
+
 class RateLimited(GazoError):
     """Too many requests or images for the caller's limits."""
 

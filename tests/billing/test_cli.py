@@ -50,7 +50,7 @@ def test_keys_create_list_revoke_and_usage(tmp_path: Path) -> None:
 
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     result = CliRunner().invoke(db, ["upgrade", "--data-dir", str(tmp_path)])
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0 and "revision 0002" in result.output
 
 
 def test_since_accepts_relative_and_iso_times() -> None:

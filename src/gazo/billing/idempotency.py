@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gazo.billing.tokens import TokenUsage
-from gazo.errors import GazoError
+from gazo.errors import IdempotencyConflict, IdempotencyKeyReused
 from gazo.store import responses
 from gazo.store import usage as usage_rows
 from gazo.store.tables import SUCCEEDED
@@ -53,22 +53,6 @@ _KEY_CONTEXT = b"gazo idempotency key v1\x00"
 _NONCE_BYTES = 12
 _FORMAT = 1
 _CONFLICT_RETRY_S = 2
-
-
-class IdempotencyConflict(GazoError):
-    """A request with this Idempotency-Key is still running; the client should retry shortly."""
-
-    status = 409
-    type = "invalid_request_error"
-    code = "idempotency_key_in_use"
-
-
-class IdempotencyKeyReused(GazoError):
-    """The Idempotency-Key was used, within the last 24 h, by a request with another body."""
-
-    status = 422
-    type = "invalid_request_error"
-    code = "idempotency_key_reused"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The values the meter hands out and takes back, and how a caller is recognised.
 
 Kept apart from :mod:`gazo.billing.meter` so the HTTP layer can import the types without the
-machinery. ``IdempotencyConflict`` (409) is defined with the rest of idempotent replay in
-:mod:`gazo.billing.idempotency` and re-exported here.
+machinery. ``IdempotencyConflict`` (409) lives in :mod:`gazo.errors` and is re-exported here for
+the code that imported it from billing.
 """
 
 from __future__ import annotations
