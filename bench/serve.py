@@ -8,6 +8,7 @@ overhead per image (HTTP, encode, sign, queueing) as a share of model time.
     python -m bench.serve --models tiny --levels 1,4,16 --batch 1,4
     python -m bench.serve --models tiny --batch 1 --ray-replicas 1,2   # also on Ray Serve
     python -m bench.serve --models tiny --batch 4 --torch-threads default,1   # gazo's thread count
+    python -m bench.serve --models sim          # a simulated accelerator: gazo vs the ideal
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tests.support.server import GazoServer, free_port, wait_until_ready
 from bench.config import model_config
 from bench.ray_replicas import ray_gazo
 from bench.realistic import save_realistic_sd
+from bench.simulated import bench_simulated
 from gazo.backends.tiny import save_tiny_pipeline
 
 
@@ -204,7 +206,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", default="tiny,realistic", help="tiny and/or realistic")
+    parser.add_argument("--models", default="tiny,realistic", help="tiny, realistic and/or sim")
     parser.add_argument("--levels", default="1,4,16")
     parser.add_argument("--batch", default="1,4", help="gazo max_batch_images values to compare")
     parser.add_argument(
@@ -222,6 +224,9 @@ def main() -> None:
         "realistic": save_realistic_sd,
     }
     for name in args.models.split(","):
+        if name == "sim":  # no model and no baseline: the ideal is known exactly
+            bench_simulated(args, args.work)
+            continue
         folder = builders[name](args.work / f"model-{name}")
         bench_model(name, folder, args, args.work)
 

@@ -18,6 +18,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gazo.backends.diffusers",
     "gazo.backends.tiny_default",
     "gazo.backends.builtin",
+    "gazo.backends.simulated",
 )
 
 
