@@ -141,3 +141,18 @@ def test_new_database_files_are_private_and_a_new_data_dir_too(tmp_path: Path) -
         assert files == {"gazo.db": 0o600, "gazo.db-wal": 0o600, "gazo.db-shm": 0o600}
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("command", [("keys", "list"), ("usage",), ("db", "upgrade")])
+def test_the_database_commands_name_a_broken_database_in_one_line_too(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    (tmp_path / "gazo.db").write_bytes(random.Random(0).randbytes(50_000))
+    done = subprocess.run(
+        [sys.executable, "-m", "gazo", *command, "--data-dir", str(tmp_path)],
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _assert_one_line(done, f"{tmp_path / 'gazo.db'} is not a SQLite database")

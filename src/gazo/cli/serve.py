@@ -9,9 +9,8 @@ import uvicorn
 
 from gazo.api.app import create_app
 from gazo.api.connections import guarded_protocol
+from gazo.cli.db import prepare_storage_or_exit
 from gazo.cli.options import load_settings, settings_options
-from gazo.errors import StartupError
-from gazo.store.startup import prepare_storage
 
 
 @click.command()
@@ -44,11 +43,7 @@ def serve(
     if require_auth:
         billing = settings.billing.model_copy(update={"require_auth": True})
         settings = settings.model_copy(update={"billing": billing})
-    try:
-        prepare_storage(settings)  # a broken data dir or database: one line, not uvicorn's traceback
-    except StartupError as error:
-        click.echo(f"gazo: {error}", err=True)
-        raise SystemExit(2) from None
+    prepare_storage_or_exit(settings)  # a broken data dir or database: one line, not uvicorn's traceback
     if on_ray:
         from gazo.deploy.ray_serve import run
 
