@@ -84,11 +84,15 @@ def _ledger_rows(url: str, request_ids: list[str]) -> dict[str, Usage]:
 
 
 def _generate(sdk: openai.OpenAI, request_id: str, **fields: object) -> openai.types.ImagesResponse:
-    """A request the ledger can find by id; seeded by its name's index, so every run renders the same
-    pictures (a random tiny-model picture can, rarely, trip the output moderation)."""
+    """A request the ledger can find by id; prompt and seed come from its name's index only, so every
+    run renders the same pictures (a random tiny-model picture can, rarely, trip the output moderation,
+    and the id's random hex, sent as the prompt, once read as self-harm to the prompt classifier)."""
     seed = int(request_id.rsplit("-", 1)[-1])
     return sdk.images.generate(
-        prompt=request_id, extra_headers={"X-Request-Id": request_id}, extra_body={"seed": seed}, **fields
+        prompt=f"a lighthouse at dusk, picture {seed}",
+        extra_headers={"X-Request-Id": request_id},
+        extra_body={"seed": seed},
+        **fields,
     )
 
 
