@@ -184,7 +184,7 @@ def test_an_edit_retry_replays_and_another_upload_is_refused(
 def test_the_stored_response_is_encrypted(request: pytest.FixtureRequest, server_fixture: str) -> None:
     server: GazoServer = request.getfixturevalue(server_fixture)
     key = create_key(server, "idem-sealed")
-    prompt = f"a glass teapot {uuid.uuid4().hex}"
+    prompt = "a glass teapot on a windowsill, sealed-response marker teapot-77"  # no random hex in prompts
     idempotency_key = f"sealed-{uuid.uuid4().hex}"
     response = server.client(api_key=key.secret).images.generate(
         **SMALL, prompt=prompt, **idempotent(idempotency_key)
