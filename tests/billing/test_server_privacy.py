@@ -43,7 +43,7 @@ def test_no_prompt_or_upload_is_kept_in_the_database_files_or_logs(
     server: GazoServer = request.getfixturevalue(server_fixture)
     key_name = f"privacy-{uuid.uuid4().hex}"  # stored on purpose: shows the scans can find things
     key = create_key(server, key_name)
-    marker = uuid.uuid4().hex
+    marker = "zebra-unicorn-marker-4417"  # fixed: random hex in a prompt can trip moderation
     upload = png_bytes(photo(64, 64, seed=11))
     prompts = send_every_kind_of_request(server.client(api_key=key.secret), marker, upload)
     needles = [*(prompt.encode() for prompt in prompts), marker.encode(), upload[len(upload) // 2 :][:48]]
