@@ -33,16 +33,19 @@ def stored_payloads(database: Database) -> list[bytes]:
         return list(session.scalars(select(IdempotentResponse.payload)).all())
 
 
-def test_a_replay_needs_no_budget_and_no_rate_limit(database: Database) -> None:
-    key_id, secret = make_key(database, budget_micros=ESTIMATE_MICROS + 5, rpm=1)
+def test_a_replay_needs_no_budget_and_books_no_images_but_counts_as_a_request(database: Database) -> None:
+    key_id, secret = make_key(database, budget_micros=ESTIMATE_MICROS + 5, rpm=4, ipm=1)
     meter = make_meter(database)
     caller = caller_for(meter, secret)
     meter.commit(reserve(meter, caller, idempotency_key="k"), ESTIMATE, latency_ms=1, replay_payload=RESPONSE)
-    with pytest.raises((QuotaExceeded, RateLimited)):
+    with pytest.raises((QuotaExceeded, RateLimited)):  # budget and images per minute are both spent
         reserve(meter, caller)
-    for _ in range(3):
+    for _ in range(3):  # requests 2-4 of the minute: no budget and no image needed
         replay = reserve(meter, caller, idempotency_key="k")
         assert (replay.replayed, replay.replay, replay.amount_micros) == (True, RESPONSE, 0)
+    with pytest.raises(RateLimited) as limited:  # ... but a replay is a request: no free unbounded reads
+        reserve(meter, caller, idempotency_key="k")
+    assert "requests per minute" in limited.value.message
     assert len(usage_rows(database)) == 1
     assert budget_of(database, key_id) == (ESTIMATE_MICROS + 5, ESTIMATE_MICROS, 0)
 

@@ -29,7 +29,7 @@ from gazo.billing.idempotency import (
     find_replay,
     seal_response,
 )
-from gazo.billing.limits import RateLimiter, make_limiter
+from gazo.billing.limits import RateLimiter, RateLimitStatus, make_limiter
 from gazo.billing.prices import PriceTable, micros_to_usd
 from gazo.billing.tokens import TokenUsage
 from gazo.billing.values import (
@@ -117,8 +117,10 @@ class Meter:
         """Check limits and hold the estimate's price; raises RateLimited or QuotaExceeded.
 
         With an ``idempotency_key``, ``fingerprint`` (the SHA-256 of everything that shapes the
-        output) is required: a retry of a succeeded request gets a replay, which needs no limit or
-        budget; the key reused with another body raises IdempotencyKeyReused."""
+        output) is required: a retry of a succeeded request gets a replay, which needs no budget and
+        books no images, but counts as a request per minute (a replay is not free to serve: it reads
+        and decrypts up to n whole images); the key reused with another body raises
+        IdempotencyKeyReused."""
         operation = _check_operation(operation)
         now = now or utcnow()
         idempotency = _idempotency(caller, idempotency_key, fingerprint)
@@ -128,17 +130,8 @@ class Meter:
                     session=session, key_id=caller.key_id, idempotency=idempotency, now=now, writable=False
                 )
             if found is not None:
-                return self._replay(caller, model, found)
-        status = self.limiter.acquire(caller.identity, rpm=caller.rpm, ipm=caller.ipm, images=n)
-        if not status.allowed:
-            kind = status.refused_by or "requests"
-            limit = status.states[kind].limit
-            raise RateLimited(
-                f"Rate limit reached for {caller.key_name or caller.identity} on {kind} per minute: "
-                f"limit {limit}, requested {1 if kind == 'requests' else n}. Please retry after "
-                f"{status.headers()['retry-after']}s.",
-                headers=status.headers(),
-            )
+                return self._replay(caller, model, found, self._acquire(caller, images=0).headers())
+        status = self._acquire(caller, images=n)
         amount = self.prices.cost_micros(model, estimate)
         request = {"model": model, "operation": operation, "size": size, "quality": quality, "n": n}
         for _attempt in range(3):
@@ -169,8 +162,8 @@ class Meter:
                     found = find_replay(
                         session=session, key_id=caller.key_id, idempotency=idempotency, now=now, writable=True
                     )
-                    if found is not None:  # raced the first request's commit
-                        return self._replay(caller, request["model"], found)
+                    if found is not None:  # raced the first request's commit (its request is booked)
+                        return self._replay(caller, request["model"], found, headers)
                 usage_rows.insert_reserved(
                     session=session,
                     usage_id=usage_id,
@@ -206,9 +199,24 @@ class Meter:
             usage_id, caller, request["model"], amount, rate_limit_headers=headers, idempotency=idempotency
         )
 
-    def _replay(self, caller: Caller, model: str, found: tuple[str, StoredResponse]) -> Reservation:
+    def _acquire(self, caller: Caller, *, images: int) -> RateLimitStatus:
+        """Book one request and `images` images against the caller's limits, or raise RateLimited."""
+        status = self.limiter.acquire(caller.identity, rpm=caller.rpm, ipm=caller.ipm, images=images)
+        if not status.allowed:
+            kind = status.refused_by or "requests"
+            limit = status.states[kind].limit
+            raise RateLimited(
+                f"Rate limit reached for {caller.key_name or caller.identity} on {kind} per minute: "
+                f"limit {limit}, requested {1 if kind == 'requests' else images}. Please retry after "
+                f"{status.headers()['retry-after']}s.",
+                headers=status.headers(),
+            )
+        return status
+
+    def _replay(
+        self, caller: Caller, model: str, found: tuple[str, StoredResponse], headers: dict[str, str]
+    ) -> Reservation:
         usage_id, stored = found
-        headers = self.rate_limit_headers(caller)
         return Reservation(
             usage_id, caller, model, 0, replayed=True, rate_limit_headers=headers, replay=stored
         )
