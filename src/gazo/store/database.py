@@ -87,28 +87,27 @@ class Database:
         """A write transaction: committed when the block ends, rolled back if it raises.
 
         Raises :class:`~gazo.errors.DatabaseUnavailable` when the database itself fails."""
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except exc.SQLAlchemyError as error:
-            if not _unavailable(error):
-                raise
-            # Kept until `problem` gets a write through: a transaction that succeeds after this one may
-            # have written nothing, so it proves nothing.
-            self._failed_write = _reason(error)
-            raise _report(error) from error
+        with self._reported(writing=True), self._sessions.begin() as session:
+            yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A read-only transaction (on SQLite a plain ``BEGIN``, so it never queues behind writers).
 
         Raises :class:`~gazo.errors.DatabaseUnavailable` when the database itself fails."""
+        with self._reported(writing=False), self._read_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _reported(self, *, writing: bool) -> Iterator[None]:
+        """A failing database (not a failing statement) becomes `DatabaseUnavailable`."""
         try:
-            with self._read_sessions.begin() as session:
-                yield session
+            yield
         except exc.SQLAlchemyError as error:
             if not _unavailable(error):
                 raise
+            if writing:  # kept until `problem` gets a write through: a later transaction may write nothing
+                self._failed_write = _reason(error)
             raise _report(error) from error
 
     def migrated(self) -> bool:

@@ -21,10 +21,9 @@ from gazo.api.streaming import ImageEventStream, describe_output
 from gazo.api.uploads import read_form, read_upload
 from gazo.billing.values import Caller
 from gazo.engine.admission import Admission
-from gazo.errors import InvalidRequest, PayloadTooLarge
+from gazo.errors import InvalidRequest
 from gazo.jobs import ImageRequest
 from gazo.service import ImageService
-from gazo.settings import ServerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ async def create_image_edit(
     request: Request, service: ServiceDep, settings: SettingsDep, caller: CallerDep, request_id: RequestIdDep
 ) -> Response | StreamingResponse:
     limits = settings.server
-    _check_content_length(request, limits)
     upload, mask = limits.max_upload_bytes, limits.max_mask_bytes
     file_limits = {"image": upload, "image[]": upload, "mask": mask}
     form = await read_form(request, file_limits, max_files=limits.max_input_images + 1, max_fields=100)
@@ -155,15 +153,6 @@ async def _create(
     )
     headers = {**result.headers, "x-request-id": billing.request_id}
     return JSONResponse(response.model_dump(exclude_none=True), headers=headers)
-
-
-def _check_content_length(request: Request, limits: ServerSettings) -> None:
-    declared = request.headers.get("content-length")
-    most = limits.max_upload_bytes * limits.max_input_images + limits.max_mask_bytes + 1024 * 1024
-    if declared and declared.isdigit() and int(declared) > most:
-        raise PayloadTooLarge(
-            f"The request body is {declared} bytes; at most {most} are accepted.", param="image"
-        )
 
 
 def _files(form: Any, name: str) -> list[Any]:
