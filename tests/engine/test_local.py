@@ -133,6 +133,31 @@ async def test_a_place_in_the_line_is_held_from_admission_until_the_model_takes_
     await running.aclose()
 
 
+async def test_a_job_cancelled_while_waiting_keeps_its_place_until_the_model_skips_it(
+    engine: LocalEngine,
+) -> None:
+    """Clients that hang up while queued must not free places the queue still holds their jobs in:
+    otherwise hanging up in a loop grows the queue (and the decoded images it holds) without bound."""
+    running = engine.render(job("high"), engine.admit("tiny"))
+    await anext(running)
+    for _ in range(200):  # the model is busy with it
+        if engine.metrics.registry.get_sample_value("gazo_queue_wait_seconds_count", {"model": "tiny"}):
+            break
+        await asyncio.sleep(0.02)
+    waiting = engine.render(job("low", seed=2), engine.admit("tiny"))
+    await anext(waiting)
+    await waiting.aclose()  # its client hung up while it waited
+    with pytest.raises(Overloaded):  # its job is still queued: its place is still taken
+        engine.admit("tiny")
+    await running.aclose()  # the model stops at its next step, then skips the cancelled job
+    for _ in range(200):
+        if outcome(engine, "cancelled") == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert outcome(engine, "cancelled") == 2
+    engine.admit("tiny").release()  # both places are free again
+
+
 async def images_of(engine: LocalEngine, request: GenerateJob) -> list[np.ndarray]:
     return [np.asarray(e.image) async for e in engine.render(request) if isinstance(e, RenderedImage)]
 

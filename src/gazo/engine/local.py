@@ -131,9 +131,12 @@ class _ModelWorker:
         return companions
 
     def _dropped(self, ticket: _Ticket) -> bool:
-        """A job cancelled while it waited is skipped, and counted like one cancelled mid-render."""
+        """A job cancelled while it waited is skipped, and counted like one cancelled mid-render; only
+        now is its place in the line given back (see `LocalEngine.render`)."""
         if ticket.cancelled.is_set():
             self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
+            if ticket.admission is not None:
+                ticket.admission.release()
             return True
         return False
 
@@ -240,8 +243,10 @@ class LocalEngine:
                     raise event
                 yield event  # type: ignore[misc]
         finally:
+            # Its place goes back when the model takes the job or skips it as cancelled, not here: a
+            # cancelled job stays queued (holding its decoded images) until the worker reaches it, so
+            # giving its place back now would let clients that hang up grow the queue without bound.
             ticket.cancelled.set()
-            admission.release()
 
     def metrics_text(self) -> bytes:
         return self.metrics.export()
@@ -274,4 +279,6 @@ def _drain(pending: queue.Queue[_Ticket | None]) -> None:
             return
         if ticket is not None:
             ticket.cancelled.set()
+            if ticket.admission is not None:
+                ticket.admission.release()
             ticket.send(Unavailable("gazo is shutting down."))
