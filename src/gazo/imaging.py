@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import imagecodecs
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
@@ -145,24 +146,45 @@ def keep_unmasked(original: Image.Image, generated: Image.Image, region: Image.I
     return Image.composite(generated.convert(mode), original.convert(mode), inner)
 
 
+#: zlib level for PNG output. Measured on a 1024x1024 photo-like picture (2 cores): Pillow at level 6
+#: takes 147 ms for 1.93 MB; imagecodecs (libpng + zlib-ng) with the SUB filter takes 44 ms at level 3
+#: for 2.14 MB (+11%), 71 ms at level 6 for 2.08 MB. Flat graphics grow more in relative terms (9 KB
+#: becomes 21 KB) but stay small. Lower levels gain little time; higher ones cost it for a few %.
+PNG_LEVEL = 3
+
+
 def encode_image(
-    image: Image.Image, *, output_format: OutputFormat, background: Background, compression: int = 100
+    image: Image.Image,
+    *,
+    output_format: OutputFormat,
+    background: Background,
+    compression: int = 100,
+    png_level: int = PNG_LEVEL,
 ) -> bytes:
     """Encode to png/jpeg/webp; alpha only where transparency was asked for and the format has it.
 
     `compression` follows OpenAI's `output_compression` (0-100, default 100 = best quality) and is
-    used as the jpeg/webp quality; png is always lossless.
+    used as the jpeg/webp quality; png is always lossless, and `png_level` trades its size for time.
+    Every encoder here releases the GIL while it works, so several images encode side by side.
     """
     if background == "transparent" and output_format != "jpeg":
         image = image.convert("RGBA")
     else:
         image = _flatten(image)
-    buffer = io.BytesIO()
     if output_format == "png":
-        image.save(buffer, "PNG", compress_level=6)
-    else:
-        image.save(buffer, _PIL_FORMATS[output_format], quality=max(1, compression))
+        return encode_png(image, png_level)
+    buffer = io.BytesIO()
+    image.save(buffer, _PIL_FORMATS[output_format], quality=max(1, compression))
     return buffer.getvalue()
+
+
+def encode_png(image: Image.Image, level: int = PNG_LEVEL) -> bytes:
+    """An RGB or RGBA picture as PNG through imagecodecs: 3x faster than Pillow's encoder at about
+    the same size (see `PNG_LEVEL`), because zlib-ng deflates faster and one fixed SUB filter replaces
+    libpng's per-row filter search, which costs more than it saves on photographs."""
+    pixels = np.asarray(image)
+    encoded: bytes = imagecodecs.png_encode(pixels, level=level, filter=imagecodecs.PNG.FILTER.SUB)
+    return encoded
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -10,6 +10,7 @@ comes for a stream without partial images (silent until its end).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -45,36 +46,36 @@ def describe_output(prepared: PreparedRequest) -> dict[str, Any]:
 async def image_events(
     prepared: PreparedRequest, events: AsyncIterator[PartialImage | FinalImage | object]
 ) -> AsyncIterator[bytes]:
-    """Encode service events as SSE; `events` must already be past admission."""
-    prefix = "image_edit" if prepared.request.is_edit else "image_generation"
-    output = describe_output(prepared)
+    """Encode service events as SSE; `events` must already be past admission. An image's event (a
+    megabyte or more of base64 and JSON) is built off the event loop."""
     try:
         async for event in events:
-            payload: dict[str, Any] = {"b64_json": None, **output, "created_at": int(time.time())}
-            if isinstance(event, PartialImage):
-                payload.update(
-                    type=f"{prefix}.partial_image",
-                    b64_json=base64.b64encode(event.data).decode(),
-                    partial_image_index=event.partial_index,
-                )
-            elif isinstance(event, FinalImage):
-                payload.update(
-                    type=f"{prefix}.completed",
-                    b64_json=base64.b64encode(event.data).decode(),
-                    usage=event.usage.to_openai_dict(),
-                )
-                if prepared.request.safety_identifier:
-                    payload["safety_identifier"] = prepared.request.safety_identifier
-                if extensions := prepared.extensions():
-                    payload["gazo"] = extensions
-            else:
-                continue
-            yield sse(payload["type"], payload)
+            if isinstance(event, PartialImage | FinalImage):
+                yield await asyncio.to_thread(image_event, prepared, event)
     except Exception as error:
         failure = to_gazo_error(error)
         yield sse("error", {"type": "error", **failure.to_body()})
     finally:  # a client that went away cancels its job at the next denoising step
         await events.aclose()  # type: ignore[attr-defined]
+
+
+def image_event(prepared: PreparedRequest, event: PartialImage | FinalImage) -> bytes:
+    """One `partial_image` or `completed` event, as openai-python parses it."""
+    prefix = "image_edit" if prepared.request.is_edit else "image_generation"
+    payload: dict[str, Any] = {
+        "b64_json": base64.b64encode(event.data).decode(),
+        **describe_output(prepared),
+        "created_at": int(time.time()),
+    }
+    if isinstance(event, PartialImage):
+        payload.update(type=f"{prefix}.partial_image", partial_image_index=event.partial_index)
+    else:
+        payload.update(type=f"{prefix}.completed", usage=event.usage.to_openai_dict())
+        if prepared.request.safety_identifier:
+            payload["safety_identifier"] = prepared.request.safety_identifier
+        if extensions := prepared.extensions():
+            payload["gazo"] = extensions
+    return sse(payload["type"], payload)
 
 
 class ImageEventStream(StreamingResponse):

