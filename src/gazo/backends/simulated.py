@@ -3,9 +3,15 @@ of GIL-free waiting, so the engine's efficiency (queueing, batching, the work af
 be measured on any CPU against an ideal that is known exactly.
 
 Nothing is computed while it "renders": the wait is `time.sleep`, which releases the GIL as a GPU
-kernel launch does, spread over the quality's steps so progress, previews and cancellation behave as
-on a real model. Its pictures are made to cost what real pictures cost after the denoiser: smooth
-colour fields with fine grain, which PNG compresses about as much as a photograph (a flat or a pure
+does while it computes, spread over the quality's steps so progress, previews and cancellation behave
+as on a real model. What a real pipeline does need the GIL for is launching each step's kernels from
+Python (some 1,000 a UNet step, 10-20 ms): `launch_s` models that as pure-Python work at the start of
+each step, overlapped with the step's device time as CUDA's asynchronous launches are. Uncontended it
+costs nothing; when other threads of the process hold the GIL, the launches fall behind and the step
+takes longer, which is how a server's own CPU work starves a real accelerator.
+
+Its pictures are made to cost what real pictures cost after the denoiser: smooth colour fields with
+fine grain, which PNG compresses about as much as a photograph (a flat or a pure
 noise image would make encoding far cheaper or dearer than in production). A few are drawn per size
 on first use and then handed out, so the CPU does no work a GPU would have done.
 """
@@ -37,6 +43,12 @@ class SimulatedOptions(BackendOptions):
         description="Steps per quality the batch's time is spread over (progress and cancellation).",
     )
     max_batch_images: int | None = Field(8, ge=1, le=64, description="Most images one batch carries.")
+    launch_s: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds of GIL-holding Python work each step needs to launch its kernels, overlapped "
+        "with the step's device time (0 = none).",
+    )
 
 
 class SimulatedAcceleratorBackend(ImageBackend):
@@ -76,7 +88,9 @@ class SimulatedAcceleratorBackend(ImageBackend):
         seconds = self.options.setup_s + self.options.per_image_s * sum(job.n for job in jobs)
         live = list(range(len(jobs)))
         for step in range(1, steps + 1):
-            time.sleep(seconds / steps)
+            device_done = time.monotonic() + seconds / steps
+            _launch(self.options.launch_s)
+            time.sleep(max(0.0, device_done - time.monotonic()))
             for index in list(live):
                 job = jobs[index]
                 try:
@@ -102,6 +116,14 @@ class SimulatedAcceleratorBackend(ImageBackend):
     def _previews(self, job: GenerateJob) -> list[Image.Image]:
         small = Size(max(16, job.size.width // 8), max(16, job.size.height // 8))
         return [image.resize((small.width, small.height)) for image in self._images(job)]
+
+
+def _launch(seconds: float) -> None:
+    """Hold the GIL for `seconds` of CPU time, in the small slices an interpreter runs between checks
+    for a waiting thread (thread CPU time, so time spent waiting for the GIL does not count)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        sum(range(200))
 
 
 def _draw(size: Size, seed: int) -> Image.Image:
