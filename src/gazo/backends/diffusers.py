@@ -23,6 +23,7 @@ from pydantic import Field
 
 from gazo import plugins
 from gazo.backends.base import BackendOptions, Capabilities, ImageBackend
+from gazo.backends.compiled import CompiledDenoiser
 from gazo.backends.devices import best_device, resolve_dtype
 from gazo.backends.hub import load_pipeline
 from gazo.backends.previews import latent_factors, latents_to_images
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 #: Images per forward pass unless the model's options say otherwise (see `DiffusersBackend.batch_limit`).
 CPU_BATCH_IMAGES, ACCELERATOR_BATCH_IMAGES = 4, 8
+#: From this much memory on, an accelerator decodes a whole batch at once: a VAE decode's activations
+#: grow with the batch's pixels, so smaller cards slice (unmeasured where exactly the line falls).
+LARGE_ACCELERATOR_BYTES = 32 * 2**30
 
 
 class DiffusersOptions(BackendOptions):
@@ -72,13 +76,40 @@ class DiffusersOptions(BackendOptions):
     channels_last: bool = Field(
         False, description="Store the denoiser in channels-last memory format (GPUs)."
     )
-    vae_slicing: bool = Field(
-        True, description="Decode a batch one image at a time (keeps n>1 decode linear)."
+    vae_slicing: bool | None = Field(
+        None,
+        description="Decode a batch one image at a time. Default: on a CPU, where it keeps the decode of "
+        "n>1 images linear, and on accelerators under 32 GiB; off on larger ones, where one batched "
+        "decode is faster and fits.",
     )
     vae_tiling: bool = Field(
         False, description="Decode large images in tiles (less memory, slightly slower)."
     )
-    compile: bool = Field(False, description="`torch.compile` the denoiser, warmed up at load (opt-in).")
+    compile: bool = Field(
+        False,
+        description="`torch.compile` the denoiser: one static graph per size and batch, compiled in the "
+        "background while that shape runs eager, so no request waits for a compile (opt-in).",
+    )
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
+        "default",
+        description="`torch.compile` mode; `reduce-overhead` and `max-autotune` also capture CUDA graphs.",
+    )
+    compile_backend: str = Field(
+        "inductor", description="`torch.compile` backend (`eager` tests the plumbing without a compiler)."
+    )
+    compile_sizes: list[str] = Field(
+        default_factory=list,
+        description="Sizes (`WIDTHxHEIGHT`) whose graphs are compiled from load on; default: `default_size`. "
+        "Other sizes compile on first use.",
+    )
+    compile_batches: list[int] = Field(
+        default_factory=list,
+        description="Images per batch whose graphs are compiled from load on; default: 1 and the batch "
+        "limit. Other batch sizes compile on first use.",
+    )
+    compile_max_buckets: int = Field(
+        16, ge=1, le=256, description="Most graphs (size x batch) compiled; further shapes stay eager."
+    )
     cpu_offload: Literal["none", "model", "sequential"] = Field(
         "none", description="Offload idle components to the CPU, for GPUs too small for the model."
     )
@@ -109,6 +140,7 @@ class DiffusersBackend(ImageBackend):
         self._inpainting: Any = None
         self._native: NativeStyle | None = None  # the pipeline itself edits, taking the references
         self._ip_adapter: IPAdapter | None = None
+        self.compiled: CompiledDenoiser | None = None
 
     def describe(self) -> str:
         kind = type(self.pipeline).__name__ if self.pipeline is not None else "diffusers pipeline"
@@ -130,6 +162,8 @@ class DiffusersBackend(ImageBackend):
         self._inpainting = _derive(AutoPipelineForInpainting, self.pipeline)
         self._native = native_style(self.pipeline)
         shared_fonts()  # read the fonts' character maps now rather than during the first text job
+        if self.compiled is not None:
+            self._queue_compiles()
         self.capabilities = self.capabilities.model_copy(
             update={
                 "edit": self._image_to_image is not None or self._native is not None,
@@ -166,15 +200,34 @@ class DiffusersBackend(ImageBackend):
         if options.channels_last and denoiser is not None:
             denoiser.to(memory_format=torch.channels_last)
         if vae is not None:
-            (vae.enable_slicing if options.vae_slicing else vae.disable_slicing)()
+            (vae.enable_slicing if self._slice_decodes(device) else vae.disable_slicing)()
             (vae.enable_tiling if options.vae_tiling else vae.disable_tiling)()
         if options.compile and denoiser is not None:
-            denoiser.compile()
-            size = Size.parse(options.default_size)
-            warm_up = GenerateJob(
-                prompt="warm-up", model=self.name, size=size, quality=next(iter(options.steps))
+            self.compiled = CompiledDenoiser(
+                denoiser,
+                mode=None if options.compile_mode == "default" else options.compile_mode,
+                backend=options.compile_backend,
+                max_buckets=options.compile_max_buckets,
             )
-            self.generate(warm_up, lambda *_: None)
+
+    def _slice_decodes(self, device: str) -> bool:
+        if self.options.vae_slicing is not None:
+            return self.options.vae_slicing
+        if not device.startswith("cuda"):
+            return True
+        return torch.cuda.get_device_properties(torch.device(device)).total_memory < LARGE_ACCELERATOR_BYTES
+
+    def _queue_compiles(self) -> None:
+        """One eager run per named bucket hands its denoiser call to the compile thread; serving starts
+        at once and each bucket switches to its graph when ready."""
+        options = self.options
+        quality = next(iter(options.steps))
+        for size in options.compile_sizes or [options.default_size]:
+            for images in options.compile_batches or sorted({1, self.batch_limit()}):
+                warm_up = GenerateJob(
+                    prompt="warm-up", model=self.name, size=Size.parse(size), quality=quality, n=images
+                )
+                self.generate(warm_up, lambda *_: None)
 
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
         return self.generate_batch([job], [progress])[0]
