@@ -43,16 +43,20 @@ class LevelResult:
     p95_s: float
 
 
-async def drive(base_url: str, concurrency: int, requests: int, size: str) -> LevelResult:
+async def drive(
+    base_url: str, concurrency: int, requests: int, size: str, model: str | None = None
+) -> LevelResult:
     async with client(base_url) as sdk:
-        return await _drive(sdk, concurrency, requests, size)
+        return await _drive(sdk, concurrency, requests, size, model)
 
 
 def client(base_url: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="bench", max_retries=0, timeout=3600)
 
 
-async def _drive(sdk: openai.AsyncOpenAI, concurrency: int, requests: int, size: str) -> LevelResult:
+async def _drive(
+    sdk: openai.AsyncOpenAI, concurrency: int, requests: int, size: str, model: str | None
+) -> LevelResult:
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
 
@@ -60,7 +64,10 @@ async def _drive(sdk: openai.AsyncOpenAI, concurrency: int, requests: int, size:
         async with gate:
             started = time.perf_counter()
             result = await sdk.images.generate(
-                prompt=f"a lighthouse, variation {index}", size=size, quality="low"
+                prompt=f"a lighthouse, variation {index}",
+                size=size,
+                quality="low",
+                model=model or openai.omit,
             )
             assert result.data and result.data[0].b64_json
             latencies.append(time.perf_counter() - started)
@@ -90,15 +97,16 @@ async def time_to_first_partial(base_url: str, size: str) -> float:
         return first or float("nan")
 
 
-def render_seconds(base_url: str) -> tuple[float, float]:
+def render_seconds(base_url: str, model: str = "bench") -> tuple[float, float]:
+    """`gazo_render_seconds` of `model` from /metrics: (sum, count) of its batches' render times."""
     text = httpx.get(f"{base_url}/metrics", timeout=10).text
     values = {
         line.split(" ")[0]: float(line.split(" ")[1])
         for line in text.splitlines()
         if line.startswith("gazo_render")
     }
-    return values.get('gazo_render_seconds_sum{model="bench"}', 0.0), values.get(
-        'gazo_render_seconds_count{model="bench"}', 0.0
+    return values.get(f'gazo_render_seconds_sum{{model="{model}"}}', 0.0), values.get(
+        f'gazo_render_seconds_count{{model="{model}"}}', 0.0
     )
 
 
