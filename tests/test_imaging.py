@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from gazo.imaging import (
     draft_within,
     edit_region_from_alpha,
     encode_image,
+    encode_png,
     keep_unmasked,
     load_image,
     open_image,
@@ -69,6 +71,28 @@ def test_encode_keeps_alpha_only_when_asked(fmt: str, background: str, mode: str
     image = Image.new("RGBA", (16, 16), (10, 20, 30, 128))
     decoded = Image.open(io.BytesIO(encode_image(image, output_format=fmt, background=background)))
     assert decoded.mode == mode and decoded.format == {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}[fmt]
+
+
+@pytest.mark.parametrize(("mode", "size"), [("RGB", (301, 173)), ("RGBA", (64, 1)), ("RGB", (1, 1))])
+def test_png_output_is_lossless_with_valid_chunks_at_pillows_size(mode: str, size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(1)
+    smooth = np.cumsum(rng.integers(-3, 4, size=(size[1], size[0], len(mode))), axis=1) + 128
+    image = Image.fromarray(np.clip(smooth, 0, 255).astype(np.uint8), mode)
+    data = encode_png(image)
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.mode == mode and np.array_equal(np.asarray(decoded), np.asarray(image))
+    kinds, offset = [], 8  # every chunk's CRC checked by hand, since Pillow skips some
+    while offset < len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind, body = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
+        checksum = int.from_bytes(data[offset + 8 + length : offset + 12 + length], "big")
+        assert checksum == zlib.crc32(kind + body)
+        kinds.append(kind)
+        offset += 12 + length
+    assert kinds == [b"IHDR", b"IDAT", b"IEND"]
+    pillow = io.BytesIO()
+    image.save(pillow, "PNG")
+    assert len(data) <= 1.1 * len(pillow.getvalue()) + 64
 
 
 def test_steer_colours_moves_toward_the_references() -> None:

@@ -79,11 +79,11 @@ class ServerSettings(Section):
         "side, while the model renders the next batch; default: the machine's cores, at most 8.",
     )
     png_level: int = Field(
-        3,
+        6,
         ge=1,
-        le=9,
-        description="zlib level of PNG output: 3 encodes a 1024x1024 photo in about 44 ms on one core, "
-        "11% larger than level 6 (71 ms); PNG stays lossless at every level.",
+        le=12,
+        description="libdeflate level of PNG output: 6 encodes a 1024x1024 photo in about 27 ms on one core "
+        "at the size of Pillow's default (147 ms); 1 saves 5 ms for 2% more bytes. PNG stays lossless.",
     )
     request_timeout_s: float = Field(
         600.0, gt=0, description="A request still rendering after this many seconds is cancelled with a 504."
