@@ -1,4 +1,5 @@
-"""Shared fixtures: a real gazo server (one per session) on a tiny SD model, and the data dir it uses."""
+"""Shared fixtures: real gazo servers (one of each kind per session) and the data dir they use; and the
+markers that say what a test needs (`server`, `ray`, `browser`, `postgres`), set here from what it uses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.needs import mark_needs
 from tests.support.server import GazoServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,3 +44,17 @@ def server(shared_data_dir: Path, tiny_sd_config: Path) -> Iterator[GazoServer]:
     a server whose counters no other test touched, start their own."""
     with GazoServer(shared_data_dir, config=tiny_sd_config) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
+    """`gazo serve --require-auth` with the built-in default model, shared by the playground (tests/web)
+    and the CLI's server mode (tests/cli/test_server_mode.py). It starts with no keys: each user makes
+    its own with `tests.support.keys.create_key(auth_server.data_dir, ...)`, so no test spends another's
+    rate-limited key."""
+    with GazoServer(tmp_path_factory.mktemp("auth-server"), args=("--require-auth",)) as running:
+        yield running
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_needs(items)

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.api.test_edits import centre_mask, photo
 from tests.support.credentials import read_credentials, trust_anchor
 from tests.support.memory import edit_at_peak, flat_png
 from tests.support.ocr import ocr_reader
-from tests.support.pixels import changed_pixels, decode_b64, png_bytes
+from tests.support.pixels import centre_mask, changed_pixels, decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 

@@ -9,26 +9,8 @@ import pytest
 from PIL import Image
 
 from gazo.billing.tokens import count_text_tokens, image_input_tokens
-from tests.support.pixels import changed_pixels, decode_b64, png_bytes
+from tests.support.pixels import centre_mask, changed_pixels, decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
-
-
-def photo(width: int = 256, height: int = 256, seed: int = 0) -> Image.Image:
-    """A deterministic image with structure (gradients and noise), as a test input."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x * 255 / width, y * 255 / height, (x + y) * 127 / (width + height)], axis=-1)
-    noisy = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
-    return Image.fromarray(noisy, "RGB")
-
-
-def centre_mask(width: int, height: int, box: tuple[int, int, int, int]) -> tuple[Image.Image, np.ndarray]:
-    """OpenAI-style mask: opaque everywhere, fully transparent (edit here) inside `box`."""
-    alpha = np.full((height, width), 255, np.uint8)
-    left, top, right, bottom = box
-    alpha[top:bottom, left:right] = 0
-    mask = Image.fromarray(np.dstack([np.zeros((height, width, 3), np.uint8), alpha]), "RGBA")
-    return mask, alpha == 255
 
 
 def test_edit_changes_no_pixel_outside_mask(server: GazoServer) -> None:

@@ -12,40 +12,19 @@ import httpx
 import openai
 import pytest
 
+from tests.support.configs import SLOW_TINY
+from tests.support.metrics import jobs_taken, metric, wait_for
 from tests.support.server import GazoServer
-
-CONFIG = """
-[server]
-request_timeout_s = 15.0
-
-[engine]
-queue_size = 1
-retry_after_s = 3
-
-[[models]]
-name = "slow-tiny"
-backend = "tiny"
-source = "{source}"
-[models.options]
-steps = {{ low = 2, medium = 400, high = 3000 }}
-torch_threads = 1  # steady step times when other processes share the CPU (no thread barriers)
-"""
 
 
 @pytest.fixture(scope="module")
 def slow_server(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
     folder = tmp_path_factory.mktemp("slow")
     config = folder / "gazo.toml"
-    config.write_text(CONFIG.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
+    config.write_text(SLOW_TINY.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
     with GazoServer(folder / "data", config=config) as running:
         running.client().images.generate(prompt="warm-up", size="64x64", quality="low")
         yield running
-
-
-def metric(server: GazoServer, name: str, labels: str) -> float:
-    metrics = httpx.get(f"{server.base_url}/metrics", timeout=10).text
-    prefix = f"{name}{{{labels}}} "
-    return next((float(line[len(prefix) :]) for line in metrics.splitlines() if line.startswith(prefix)), 0.0)
 
 
 def outcome_count(server: GazoServer, outcome: str) -> float:
@@ -59,20 +38,6 @@ def outcomes(server: GazoServer) -> dict[str, float]:
 def log_tail(server: GazoServer) -> str:
     """The server's log without the metrics polling, to tell what became of a job."""
     return "\n".join(line for line in server.log().splitlines() if "/metrics" not in line)[-4000:]
-
-
-def jobs_taken(server: GazoServer) -> float:
-    """Jobs the model has started on: each is observed once in the queue-wait histogram."""
-    return metric(server, "gazo_queue_wait_seconds_count", 'model="slow-tiny"')
-
-
-def wait_for(condition: object, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.parametrize("hang_up_after_s", [0.0, 0.05, 0.1, 0.2, 0.3, 0.5])

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
 
 import httpx
 import openai
 import pytest
 from PIL import Image
 
-from tests.api.test_edits import centre_mask, photo
-from tests.support.pixels import png_bytes
+from tests.support.pixels import bomb_png, centre_mask, photo, png_bytes
 from tests.support.server import GazoServer
 
 
@@ -105,18 +102,6 @@ def test_malformed_json_is_a_400_naming_no_param(server: GazoServer, body: bytes
     )
     error = assert_openai_error(response, 400, None)
     assert error["code"] is None and error["message"].startswith("We could not parse the JSON body")
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge canvas (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    row = b"\x00" + b"\x00" * width * 3
-    body = zlib.compress(row * 8, 9)  # far fewer rows than claimed; the header alone must be refused
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
 def edit_files(**overrides: object) -> list[tuple[str, tuple[str, bytes, str]]]:

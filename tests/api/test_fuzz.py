@@ -29,9 +29,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.test_edits import centre_mask, photo
 from tests.support.keys import create_key
-from tests.support.pixels import png_bytes
+from tests.support.pixels import centre_mask, photo, png_bytes
 from tests.support.server import GazoServer
 
 #: Small limits keep every generated request cheap; the routes all stay reachable under them.

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_engine_limits import metric, wait_for
 from tests.billing.meters import usage_rows
 from tests.billing.servers import Key, create_key, opened
+from tests.support.metrics import jobs_taken, metric, wait_for
 from tests.support.server import GazoServer
 
 CONFIG = """
@@ -63,10 +63,6 @@ def key(crowded: GazoServer) -> Key:
 
 def outcome(server: GazoServer, name: str) -> float:
     return metric(server, "gazo_jobs_total", f'model="slow-tiny",outcome="{name}"')
-
-
-def jobs_taken(server: GazoServer) -> float:
-    return metric(server, "gazo_queue_wait_seconds_count", 'model="slow-tiny"')
 
 
 def rows_of(server: GazoServer, request_ids: set[str]) -> dict[str, str]:
@@ -134,8 +130,9 @@ def test_a_burst_past_a_full_line_is_refused_at_once_and_costs_nothing(crowded: 
     assert after.headers["x-ratelimit-remaining-requests"] == str(BURST_RPM - 1)
 
 
-def _long_prompt(words: int = 1800) -> str:
-    """~11,000 characters of harmless words: prompt moderation takes about a second over them."""
+def _long_prompt(words: int = 7000) -> str:
+    """~31,000 characters of harmless words (the limit is 32,000): prompt moderation takes about a second
+    over them on an idle 2-core machine, well past the test's 0.3 s (1,800 words took only 0.25 s)."""
     choices = ["a", "red", "kite", "over", "the", "sea", "with", "small", "boat", "gulls", "at", "dawn"]
     rng = random.Random(5)
     return " ".join(rng.choice(choices) for _ in range(words))

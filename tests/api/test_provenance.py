@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_edits import photo
 from tests.support.credentials import actions, active_manifest, read_credentials, trust_anchor
-from tests.support.pixels import decode_b64, png_bytes
+from tests.support.pixels import decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 

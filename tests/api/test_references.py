@@ -6,10 +6,9 @@ from typing import Any
 
 from PIL import Image
 
-from tests.api.test_edits import photo
 from tests.support.credentials import active_manifest, read_credentials, trust_anchor
 from tests.support.memory import edit_at_peak, flat_png
-from tests.support.pixels import decode_b64, png_bytes
+from tests.support.pixels import decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 

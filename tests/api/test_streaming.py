@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gazo.billing.tokens import image_output_tokens
-from tests.api.test_edits import centre_mask, photo
-from tests.support.pixels import changed_pixels, decode_b64, png_bytes
+from tests.support.pixels import centre_mask, changed_pixels, decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 

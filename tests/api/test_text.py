@@ -14,9 +14,8 @@ import openai
 import pytest
 from PIL import Image
 
-from tests.api.test_edits import photo
 from tests.support.ocr import character_error_rate, ocr_reader
-from tests.support.pixels import changed_pixels, decode_b64, png_bytes
+from tests.support.pixels import changed_pixels, decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 LATIN = (

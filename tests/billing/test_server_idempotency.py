@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from gazo.store.tables import IdempotentResponse
-from tests.api.test_edits import photo
 from tests.billing.meters import budget_of, open_reservations, usage_rows
 from tests.billing.servers import Key, cost_micros, create_key, opened
-from tests.support.pixels import png_bytes
+from tests.support.pixels import photo, png_bytes
 from tests.support.server import GazoServer
 
 SMALL = {"model": "gpt-image-1", "size": "64x64", "quality": "low"}

@@ -12,10 +12,9 @@ import uuid
 import openai
 import pytest
 
-from tests.api.test_edits import photo
 from tests.billing.scans import files_containing, rows_as_text
 from tests.billing.servers import create_key, opened
-from tests.support.pixels import png_bytes
+from tests.support.pixels import photo, png_bytes
 from tests.support.server import GazoServer
 
 SMALL = {"size": "64x64", "quality": "low"}

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gazo.cli.main import cli
-from tests.api.test_edits import centre_mask, photo
-from tests.cli.test_server_mode import TERMINAL
+from tests.support.pixels import centre_mask, photo
+from tests.support.terminal import TERMINAL
 
 
 def test_generate_subprocess_writes_n_images(shared_data_dir: Path, tmp_path: Path) -> None:

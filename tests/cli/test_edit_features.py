@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from tests.api.test_edits import centre_mask, photo
 from tests.support.ocr import character_error_rate, ocr_reader
+from tests.support.pixels import centre_mask, photo
 from tests.support.server import GazoServer
 
 

@@ -23,10 +23,9 @@ from sqlalchemy import select
 
 from gazo.store.database import Database
 from gazo.store.tables import Usage
-from tests.api.test_edits import centre_mask, photo
 from tests.store.databases import temporary_pg_database
 from tests.support.credentials import read_credentials, trust_anchor
-from tests.support.pixels import changed_pixels, decode_b64, png_bytes
+from tests.support.pixels import centre_mask, changed_pixels, decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 CONFIG = """

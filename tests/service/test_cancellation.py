@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from gazo.cli.images import OPERATOR
+from gazo.billing.values import Caller
 from gazo.jobs import ImageRequest
 from gazo.service import ImageService
 from gazo.settings import ModelSpec, Settings
 
 TRIES = 25
+#: The operator at their own machine, as the in-process CLI calls the service.
+OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True, key_name="test operator")
 
 
 @pytest.fixture

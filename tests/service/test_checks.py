@@ -11,8 +11,7 @@ from gazo.errors import InvalidImage
 from gazo.jobs import EditJob, ImageRequest, Upload
 from gazo.service.checks import prepare
 from gazo.settings import ServerSettings
-from tests.api.test_error_shape import bomb_png
-from tests.support.pixels import png_bytes
+from tests.support.pixels import bomb_png, png_bytes
 
 MODEL = ModelInfo(
     name="editor",

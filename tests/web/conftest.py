@@ -35,13 +35,12 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
-    """`gazo serve --require-auth` with the built-in default model and two keys from `gazo keys create`."""
-    data_dir = tmp_path_factory.mktemp("playground")
-    key = create_key(data_dir, "playground")
-    limited_key = create_key(data_dir, "one-a-minute", "--rpm", "1")
-    with GazoServer(data_dir, args=("--require-auth",)) as server:
-        yield Playground(server.base_url, key, limited_key)
+def playground(auth_server: GazoServer) -> Playground:
+    """The session's `gazo serve --require-auth` (tests/conftest.py) and two keys of the playground's own
+    from `gazo keys create`: no other test spends its one-a-minute key."""
+    key = create_key(auth_server.data_dir, "playground")
+    limited_key = create_key(auth_server.data_dir, "playground-one-a-minute", "--rpm", "1")
+    return Playground(auth_server.base_url, key, limited_key)
 
 
 @pytest.fixture(scope="session")
