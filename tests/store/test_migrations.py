@@ -83,3 +83,20 @@ def test_database_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     database = Database.from_settings(settings)  # no connection is made until first use
     assert database.url.drivername == "postgresql+psycopg"
     database.dispose()
+
+
+def test_an_upgraded_schema_is_one_line_a_new_one_is_debug(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Alembic's own narration is for `--log-level debug` (see gazo.cli.logs); what an operator must
+    hear, that an existing database's schema changed, gazo says itself, once."""
+    url = sqlite_url(tmp_path / "gazo.db")
+    with caplog.at_level("DEBUG", logger="gazo.store.migrations"):
+        migrations.upgrade(url, "0001")
+        migrations.upgrade(url)
+        migrations.upgrade(url)  # nothing to do: nothing said
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "gazo.store.migrations"]
+    assert said == [
+        ("DEBUG", f"created the gazo schema in {url} at revision 0001"),
+        ("INFO", f"migrated {url} from revision 0001 to {HEAD}"),
+    ]

@@ -33,7 +33,9 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
         running = service or ImageService.from_settings(settings)
         await running.start()
         app.state.service = running
-        _log_auth_mode(await asyncio.to_thread(running.auth_mode, allow_open=allow_open), settings)
+        mode = await asyncio.to_thread(running.auth_mode, allow_open=allow_open)
+        _log_address(settings)
+        _log_auth_mode(mode, settings)
         try:
             yield
         finally:
@@ -48,6 +50,16 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
         app.include_router(module.router)
     install_openapi(app, settings.server)
     return app
+
+
+def _log_address(settings: Settings) -> None:
+    """The first line a user needs: which gazo, and where its API and playground are.
+
+    Logged as start-up ends, just before uvicorn listens (uvicorn's own start-up lines are DEBUG,
+    see `gazo.cli.logs`); the models go on loading after it and each says when it is ready."""
+    host, port = settings.server.host, settings.server.port
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    logger.info("gazo %s: API %s/v1, playground %s/", __version__, base, base)
 
 
 def _log_auth_mode(mode: str, settings: Settings) -> None:

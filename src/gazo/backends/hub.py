@@ -28,8 +28,32 @@ def is_local_folder(source: str) -> bool:
     return Path(source).expanduser().is_dir()
 
 
+def quiet_loading_bars() -> None:
+    """Turn off diffusers' "Loading pipeline components" and transformers' "Loading weights" / "Writing
+    model shards" bars (shown again with `--log-level debug`).
+
+    They are not log records but tqdm bars on stderr, drawn for every component of every model at each
+    start: on a terminal they push gazo's own lines away, in a log file they become long lines of
+    carriage returns. Loading from disk takes seconds and gazo logs when each model is ready, so they
+    tell nothing. huggingface_hub's download bars (`gazo pull`, a model fetched on first load) are
+    left as they were; so are every library's warnings and errors.
+    """
+    if logger.isEnabledFor(logging.DEBUG):
+        return
+    from diffusers.utils import logging as diffusers_logging
+    from huggingface_hub import utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    download_bars = not hub_utils.are_progress_bars_disabled()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # which turns huggingface_hub's off too
+    if download_bars:
+        hub_utils.enable_progress_bars()
+
+
 def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.dtype) -> Any:
     """`from_pretrained` on a folder, or on a hub id from the cache (downloading only when allowed)."""
+    quiet_loading_bars()
     if is_local_folder(source):
         return DiffusionPipeline.from_pretrained(str(Path(source).expanduser()), dtype=dtype)
     try:

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from gazo import plugins
 from gazo.backends.diffusers import DiffusersBackend, DiffusersOptions
+from gazo.backends.hub import quiet_loading_bars
 from gazo.backends.tiny import save_tiny_pipeline
 from gazo.jobs import Quality
 
@@ -46,6 +47,7 @@ class TinyDiffusersBackend(DiffusersBackend):
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (folder / "model_index.json").is_file():
                 logger.info("building tiny %s pipeline into %s", self.options.arch, folder)
+                quiet_loading_bars()  # transformers' "Writing model shards"
                 save_tiny_pipeline(self.options.arch, folder)
             super().load(device)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import os
-
 import click
 
 from gazo.cli.db import db
 from gazo.cli.dev import dev
 from gazo.cli.images import edit, generate
 from gazo.cli.keys import keys
+from gazo.cli.logs import configure_logging
 from gazo.cli.models import models, pull
 from gazo.cli.serve import serve
 from gazo.cli.usage import usage
@@ -23,10 +21,7 @@ from gazo.version import __version__
 @click.version_option(__version__, prog_name="gazo")
 def cli() -> None:
     """gazo: a self-hosted, OpenAI-compatible image generation and editing service."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would cut the progress bar
-    # transformers warns at import that torchvision is absent (gazo never needs it): keep output readable
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    configure_logging("info")
 
 
 for command in (serve, generate, edit, models, pull, verify, keys, usage, db, dev):

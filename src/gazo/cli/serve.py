@@ -10,6 +10,7 @@ import uvicorn
 from gazo.api.app import create_app
 from gazo.api.connections import guarded_protocol
 from gazo.cli.db import prepare_storage_or_exit
+from gazo.cli.logs import configure_logging
 from gazo.cli.options import load_settings, settings_options
 
 
@@ -34,6 +35,7 @@ def serve(
     config_file: Path | None,
 ) -> None:
     """Serve the OpenAI-compatible Images API."""
+    configure_logging(log_level)
     settings = load_settings(config_file, data_dir)
     overrides = {"host": host, "port": port}
     server = settings.server.model_copy(update={k: v for k, v in overrides.items() if v is not None})

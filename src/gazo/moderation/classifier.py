@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gazo.embedding import MiniLMEncoder
 from gazo.moderation.base import DATA_DIR
-from gazo.moderation.embedding import MiniLMEncoder
 
 HEAD_FILE = DATA_DIR / "head.npz"
 BUCKETS = 8192

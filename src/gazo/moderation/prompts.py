@@ -1,6 +1,7 @@
 """The prompt check: lexicon, trained classifier and the list of public figures, decided by `policy`.
 
-Everything heavy (the MiniLM graph, the head's weights) loads once in :meth:`PromptModerator.load`;
+Everything heavy (the MiniLM graph, the head's weights) loads once in :meth:`PromptModerator.load` (the
+graph is the process's shared one, :func:`gazo.embedding.shared_encoder`, which the built-in engine uses too);
 after that the moderator holds only immutable objects, so any number of threads may call
 :meth:`check` at once. The classifier reads at most 256 tokens at a time, so a long prompt is read
 in overlapping windows and each class keeps its highest probability: nothing hides at the end.
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gazo.embedding import MiniLMEncoder, shared_encoder
 from gazo.moderation.base import Strictness, Verdict
 from gazo.moderation.classifier import Head, extract
-from gazo.moderation.embedding import MiniLMEncoder
 from gazo.moderation.lexicon import Lexicon, LexiconHits, PeopleIndex, normalize
 from gazo.moderation.policy import Thresholds, decide
 
@@ -37,9 +38,10 @@ class PromptModerator:
         self._head: Head | None = None
 
     def load(self) -> None:
-        """Build the MiniLM graph and read the head (about a second); call once, before serving."""
+        """Get the shared MiniLM graph (built on first use, about a second) and read the head; call once,
+        before serving."""
         head = Head.load()
-        self._encoder = MiniLMEncoder()
+        self._encoder = shared_encoder()
         self._head = head
 
     @property

