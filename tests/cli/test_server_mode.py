@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +17,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gazo.cli.main import cli
-from tests.api.test_edits import centre_mask, photo
 from tests.support.keys import create_key
+from tests.support.pixels import centre_mask, photo
 from tests.support.server import GazoServer, free_port
-
-#: Makes rich draw its live progress bar although stderr is a pipe, as it would in a terminal.
-TERMINAL = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "100"}
+from tests.support.terminal import TERMINAL
 
 
 def gazo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,11 +42,11 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("cli-server")
-    key, limited_key = create_key(data_dir, "cli"), create_key(data_dir, "one-a-minute", "--rpm", "1")
-    with GazoServer(data_dir, args=("--require-auth",)) as running:
-        yield Server(running.base_url, key, limited_key)
+def server(auth_server: GazoServer) -> Server:
+    """The session's `gazo serve --require-auth` (tests/conftest.py), with keys of this module's own."""
+    key = create_key(auth_server.data_dir, "cli")
+    limited_key = create_key(auth_server.data_dir, "cli-one-a-minute", "--rpm", "1")
+    return Server(auth_server.base_url, key, limited_key)
 
 
 def test_no_server_there_says_how_to_start_one(tmp_path: Path) -> None:
@@ -126,3 +123,17 @@ def test_moderation_and_rate_limits_say_what_to_do(server: Server, tmp_path: Pat
     limited = gazo("generate", "a fox", "-o", out, "--size", "64x64", env=env)
     assert limited.returncode == 1 and "(rate_limit_exceeded)" in limited.stderr
     assert re.search(r"next: run it again in (5\d|60) s; `gazo keys create --rpm N", limited.stderr)
+
+
+def test_a_refused_value_or_a_wrong_url_is_one_line_that_says_which(server: Server, tmp_path: Path) -> None:
+    out = str(tmp_path / "x.png")
+    env = {"GAZO_API_KEY": server.key}
+    odd = gazo("generate", "a fox", "-o", out, "--size", "13x7", "--server", server.url, env=env)
+    assert odd.returncode == 1 and not Path(out).exists()
+    [line] = odd.stderr.strip().splitlines()  # the server's words alone: no request log, no traceback
+    assert line.startswith("Error: `size` 13x7 ") and line.endswith("(invalid_size)")
+
+    v1 = gazo("generate", "a fox", "-o", out, "--server", f"{server.url}/v1", env=env)
+    assert v1.returncode == 1 and not Path(out).exists()
+    hint = f"next: give the URL `gazo serve` answers at, without /v1 (it is added): --server {server.url}."
+    assert hint in v1.stderr

@@ -19,7 +19,7 @@ from gazo.billing.tokens import TokenUsage
 from gazo.billing.values import Caller
 from gazo.cli.errors import fail, next_step
 from gazo.cli.options import load_settings, settings_options
-from gazo.cli.remote import stream_remote
+from gazo.cli.remote import RemoteImages
 from gazo.errors import GazoError
 from gazo.jobs import ImageRequest, Placement, Upload
 from gazo.service import FinalImage, ImageService, PartialImage, Step
@@ -184,10 +184,10 @@ async def _render(request: ImageRequest, output: Path, source: _Source) -> tuple
     """Write each final image as it arrives, counting steps and previews on a bar on stderr."""
     written: list[Path] = []
     usage = TokenUsage(0, 0, 0)
+    remote = RemoteImages(request, source.url, source.api_key) if source.url is not None else None
     with _Bar(request) as bar:
-        if source.url is not None:
-            summary: dict[str, Any] = {"server": source.url, "model": request.model}
-            events = stream_remote(request, source.url, source.api_key, summary)
+        if remote is not None:
+            events = remote.stream()
         else:
             service = ImageService.from_settings(source.settings)  # type: ignore[arg-type]
             await service.start()
@@ -202,6 +202,9 @@ async def _render(request: ImageRequest, output: Path, source: _Source) -> tuple
                 written.append(_write(output, event.image_index, request.n, event.data))
                 usage = usage + event.usage
                 bar.final()
+    if remote is not None:  # what the server settled on, known once its images arrived
+        concrete = remote.output.to_json() if remote.output else {}
+        summary = {"server": remote.server, "model": request.model, **concrete}
     return written, {**summary, "usage": usage.to_openai_dict()}
 
 
