@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then run the linters and the whole test suite (real servers, official openai SDK).
+# Set up, then run the linters (ruff, the import contracts, mypy) and the whole test suite (real servers,
+# official openai SDK).
 #
 #   bash scripts/test.sh [PYTEST ARGS]         everything (CI), or what the arguments select
 #   bash scripts/test.sh --fast [PYTEST ARGS]  the inner loop, under 3 minutes on 2 cores: the request
@@ -21,6 +22,7 @@ fi
 export HF_HUB_OFFLINE=1
 ruff check src tests bench
 lint-imports
+mypy  # over src/, as [tool.mypy] in pyproject.toml says
 if [ "$fast" = 0 ]; then
   exec python -m pytest -q --durations=15 "$@"
 fi

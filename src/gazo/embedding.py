@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def build_graph(weights: dict[str, np.ndarray]) -> bytes:
         tensors.append(numpy_helper.from_array(np.ascontiguousarray(array) if array.ndim else array, name))
         return name
 
-    def op(kind: str, inputs: list[str], domain: str | None = None, **attrs: object) -> str:
+    def op(kind: str, inputs: list[str], domain: str | None = None, **attrs: Any) -> str:
         out = f"t{next(counter)}"
         nodes.append(helper.make_node(kind, inputs, [out], domain=domain, **attrs))
         return out

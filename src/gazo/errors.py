@@ -43,7 +43,7 @@ class InvalidRequest(GazoError):
 
     status = 400
     type = "invalid_request_error"
-    code = "invalid_value"
+    code: str | None = "invalid_value"  # typed wide: a subclass may name no code (OpenAI's bad JSON)
 
 
 class UnsupportedParameter(InvalidRequest):
@@ -167,6 +167,17 @@ class Unavailable(GazoError):
     status = 503
     type = "server_error"
     code = "unavailable"
+
+
+class ModelLoading(Unavailable):
+    """The model is still loading and the request depends on what only the load can tell (e.g. whether
+    it can inpaint, how it sets text): answered 503 with `Retry-After` rather than judged by a guess.
+    The openai SDK retries a 503 after `retry-after` on its own."""
+
+    code = "model_loading"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"retry-after": str(retry_after_s)})
 
 
 class DatabaseUnavailable(Unavailable):

@@ -195,7 +195,8 @@ def encode_png(image: Image.Image, level: int = PNG_LEVEL) -> bytes:
     filtered[:, 0] = kind
     filtered[:, 1:] = _filter(rows, _above(rows), kind, channels)
     header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[channels], 0, 0, 0)
-    compressed = imagecodecs.deflate_encode(filtered, level=level)  # a zlib stream, as IDAT holds
+    # a zlib stream, as IDAT holds; imagecodecs takes any buffer (its stub says bytes): no copy made
+    compressed = imagecodecs.deflate_encode(filtered, level=level)  # type: ignore[arg-type]
     chunks = [_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", compressed), _png_chunk(b"IEND", b"")]
     return b"".join([_PNG_SIGNATURE, *chunks])
 
@@ -240,7 +241,7 @@ def _filter(rows: np.ndarray, above: np.ndarray, kind: int, channels: int) -> np
     return rows - ((left.astype(np.uint16) + above) >> 1).astype(np.uint8)
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
+def _png_chunk(kind: bytes, data: bytes | bytearray) -> bytes:
     checksum = zlib.crc32(data, zlib.crc32(kind))
     return b"".join([len(data).to_bytes(4, "big"), kind, data, checksum.to_bytes(4, "big")])
 

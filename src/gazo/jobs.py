@@ -17,6 +17,8 @@ from PIL import Image
 
 Quality = Literal["low", "medium", "high", "xhigh", "max"]
 QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max")
+#: An edit's `input_fidelity`: how closely it keeps its input.
+Fidelity = Literal["low", "high"]
 Background = Literal["opaque", "transparent"]
 OutputFormat = Literal["png", "jpeg", "webp"]
 Placement = Literal[
@@ -69,7 +71,7 @@ class EditJob(GenerateJob):
 
     images: tuple[Image.Image, ...] = ()
     mask: Image.Image | None = None
-    input_fidelity: Literal["low", "high"] = "low"
+    input_fidelity: Fidelity = "low"
 
 
 Job = GenerateJob | EditJob
@@ -125,7 +127,7 @@ class ImageRequest:
     safety_identifier: str | None = None
     images: tuple[Upload, ...] = ()
     mask: Upload | None = None
-    input_fidelity: Literal["low", "high"] = "low"
+    input_fidelity: Fidelity = "low"
     placement: Placement | None = None
     text: tuple[str, ...] = ()
 

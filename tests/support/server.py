@@ -41,6 +41,23 @@ def wait_until_ready(
     raise TimeoutError(f"the server was not ready after {timeout_s} s:\n{log()[-5000:]}")
 
 
+def wait_until_listening(
+    base_url: str, process: subprocess.Popen[bytes], timeout_s: float, log: Callable[[], str]
+) -> None:
+    """Poll `/healthz` until 200: the server answers, its models may still be loading."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log()[-5000:]}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the server did not answer after {timeout_s} s:\n{log()[-5000:]}")
+
+
 def _models_of(ready: httpx.Response | None) -> dict[str, object]:
     """Model states from a `/readyz` body; empty while a proxy (Ray) still answers without JSON."""
     try:
@@ -70,7 +87,9 @@ class GazoServer:
         self.log_path = data_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 120.0) -> GazoServer:
+    def start(self, timeout_s: float = 120.0, *, wait_for_models: bool = True) -> GazoServer:
+        """Start, then wait until every model has loaded (or, without `wait_for_models`, only until the
+        server answers, to test what it does while its models load)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
@@ -89,7 +108,8 @@ class GazoServer:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            wait_until_ready(self.base_url, self.process, timeout_s, self.log)
+            wait = wait_until_ready if wait_for_models else wait_until_listening
+            wait(self.base_url, self.process, timeout_s, self.log)
         except (RuntimeError, TimeoutError):
             self.stop()
             raise

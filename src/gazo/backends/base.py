@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,9 +18,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from gazo.errors import Cancelled, UnsupportedParameter
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
 
+#: How quoted and `text` strings are drawn (see `Capabilities.text`).
+TextMode = Literal["native", "typeset+harmonise", "typeset", "none"]
+#: How an edit uses its images after the first (see `Capabilities.references`).
+ReferenceMode = Literal["native", "ip-adapter", "init+colour", "placed+palette", "none"]
+#: The name of a `Capabilities` field.
+CapabilityName = Literal[
+    "generate",
+    "edit",
+    "mask",
+    "max_input_images",
+    "partial_images",
+    "transparent_background",
+    "text",
+    "references",
+    "qualities",
+    "size_multiple",
+    "min_side",
+    "max_side",
+    "max_pixels",
+]
+
 
 class Capabilities(BaseModel):
-    """What a backend can do, declared as data so the service can refuse what it cannot."""
+    """What a backend can do, declared as data so the service can refuse what it cannot.
+
+    A frozen pydantic model rather than a dict so that every reader is type-checked, and so that it
+    crosses the Ray process boundary as it is (pydantic models pickle).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -30,13 +55,13 @@ class Capabilities(BaseModel):
     max_input_images: int = Field(1, description="Images an edit may carry (the first is edited).")
     partial_images: bool = False
     transparent_background: bool = False
-    text: str = Field(
+    text: TextMode = Field(
         "none",
         description="How quoted and `text` strings are drawn: `native` (the model sets them exactly), "
         "`typeset+harmonise` (typeset by gazo, blended in by the model around letters it cannot change), "
         "`typeset` (typeset only) or `none` (left to the model).",
     )
-    references: str = Field(
+    references: ReferenceMode = Field(
         "none",
         description="How an edit uses its images after the first: `native` (the model takes several "
         "images), `ip-adapter`, `init+colour` (the first image is the init image, the others steer its "
@@ -84,9 +109,17 @@ class BackendContext:
 
 
 class ImageBackend(ABC):
-    """A model that renders images. Subclasses declare `capabilities` and an `Options` class."""
+    """A model that renders images. Subclasses declare `capabilities`, the capabilities only their
+    `load` can tell (`decided_at_load`) and an `Options` class."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: What the backend can do, declared on the class; each instance narrows it once by its options
+    #: (`configured_capabilities`, at construction) and once by its load (`settle`, `decided_at_load`
+    #: only), never anywhere else.
+    capabilities: Capabilities = Capabilities()
+    #: Capabilities that depend on the weights, so only `load` can tell them (e.g. whether a diffusers
+    #: pipeline has an inpainting sibling). Until the load ends, the engine reports them as pending and a
+    #: request that depends on one is answered 503 `model_loading` instead of being judged by a guess.
+    decided_at_load: ClassVar[frozenset[CapabilityName]] = frozenset()
     Options: ClassVar[type[BackendOptions]] = BackendOptions
 
     def __init__(self, name: str, source: str, options: BackendOptions, context: BackendContext) -> None:
@@ -94,6 +127,21 @@ class ImageBackend(ABC):
         self.source = source
         self.options = options
         self.context = context
+        #: Set once here from the configuration, and once more by `settle` for `decided_at_load`.
+        self.capabilities = self.configured_capabilities()
+
+    def configured_capabilities(self) -> Capabilities:
+        """The class's `capabilities` as this model's options narrow them (sizes, qualities); computed
+        before any load, so that requests sent while the model loads are checked against them."""
+        return type(self).capabilities
+
+    def settle(self, **decided: object) -> None:
+        """Record the `decided_at_load` capabilities, from `load`; any other field is a bug (it would
+        change a capability requests were already checked against), so it raises."""
+        unexpected = set(decided) - set(self.decided_at_load)
+        if unexpected:
+            raise ValueError(f"{type(self).__name__}.load may not change {sorted(unexpected)}")
+        self.capabilities = Capabilities.model_validate({**self.capabilities.model_dump(), **decided})
 
     def describe(self) -> str:
         """One line for `/v1/models` and provenance: what this model really is."""

@@ -73,7 +73,7 @@ class CompiledDenoiser:
         self._outstanding = 0  # buckets queued or compiling
         self._changed = threading.Condition()
         _allow_recompiles(max_buckets)
-        module.forward = self  # type: ignore[method-assign]  # the instance attribute shadows the method
+        module.forward = self  # the instance attribute shadows the method
         self._thread = threading.Thread(target=self._compile_queued, name="gazo-compile", daemon=True)
         self._thread.start()
 

@@ -12,7 +12,7 @@ import inspect
 import logging
 import math
 import secrets
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from PIL import Image
 from pydantic import Field
 
 from gazo import plugins
-from gazo.backends.base import BackendOptions, Capabilities, ImageBackend
+from gazo.backends.base import BackendOptions, Capabilities, ImageBackend, ReferenceMode
 from gazo.backends.compiled import CompiledDenoiser
 from gazo.backends.devices import best_device, resolve_dtype
 from gazo.backends.hub import load_pipeline
@@ -30,7 +30,7 @@ from gazo.backends.previews import latent_factors, latents_to_images
 from gazo.backends.references import IPAdapter, IPAdapterSpec, NativeStyle, native_input, native_style
 from gazo.errors import Cancelled
 from gazo.imaging import fit_to, steer_colours
-from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality, Size
+from gazo.jobs import EditJob, Fidelity, GenerateJob, ProgressFn, Quality, Size
 from gazo.typography.fonts import shared_fonts
 from gazo.typography.overlay import letter
 from gazo.typography.quotes import without_quoted
@@ -46,14 +46,14 @@ LARGE_ACCELERATOR_BYTES = 32 * 2**30
 
 class DiffusersOptions(BackendOptions):
     steps: dict[Quality, int] = Field(
-        default_factory=lambda: {"low": 12, "medium": 25, "high": 40},
+        default_factory=lambda: dict[Quality, int]({"low": 12, "medium": 25, "high": 40}),
         description="Denoising steps per quality; qualities not listed are refused for this model.",
     )
     guidance_scale: float | None = Field(
         None, ge=0, description="Classifier-free guidance; default: the model's."
     )
-    edit_strength: dict[Literal["low", "high"], float] = Field(
-        default_factory=lambda: {"low": 0.8, "high": 0.55},
+    edit_strength: dict[Fidelity, float] = Field(
+        default_factory=lambda: dict[Fidelity, float]({"low": 0.8, "high": 0.55}),
         description="Image-to-image strength by `input_fidelity` (lower keeps more of the input).",
     )
     inpaint_strength: float = Field(0.99, gt=0, le=1, description="Strength inside a mask.")
@@ -122,25 +122,31 @@ class DiffusersBackend(ImageBackend):
     """A diffusers pipeline from a hub id or a local folder."""
 
     capabilities = Capabilities(edit=True, mask=True, max_input_images=16, partial_images=True)
+    # Which siblings (image-to-image, inpainting) and editing style a pipeline has is known only once
+    # it is loaded; the rest follows from the options.
+    decided_at_load = frozenset({"edit", "mask", "text", "references"})
     Options = DiffusersOptions
     options: DiffusersOptions
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.device: str | None = None
-        self.capabilities = self.capabilities.model_copy(
-            update={
-                "qualities": tuple(self.options.steps),
-                "max_side": self.options.max_side,
-                "max_pixels": min(self.capabilities.max_pixels, self.options.max_side**2),
-            }
-        )
         self.pipeline: Any = None
         self._image_to_image: Any = None
         self._inpainting: Any = None
         self._native: NativeStyle | None = None  # the pipeline itself edits, taking the references
         self._ip_adapter: IPAdapter | None = None
         self.compiled: CompiledDenoiser | None = None
+
+    def configured_capabilities(self) -> Capabilities:
+        declared = type(self).capabilities
+        return declared.model_copy(
+            update={
+                "qualities": tuple(self.options.steps),
+                "max_side": self.options.max_side,
+                "max_pixels": min(declared.max_pixels, self.options.max_side**2),
+            }
+        )
 
     def describe(self) -> str:
         kind = type(self.pipeline).__name__ if self.pipeline is not None else "diffusers pipeline"
@@ -164,13 +170,11 @@ class DiffusersBackend(ImageBackend):
         shared_fonts()  # read the fonts' character maps now rather than during the first text job
         if self.compiled is not None:
             self._queue_compiles()
-        self.capabilities = self.capabilities.model_copy(
-            update={
-                "edit": self._image_to_image is not None or self._native is not None,
-                "mask": self._inpainting is not None,
-                "text": "typeset+harmonise" if self._image_to_image is not None else "typeset",
-                "references": _reference_mode(self._native, self._ip_adapter),
-            }
+        self.settle(
+            edit=self._image_to_image is not None or self._native is not None,
+            mask=self._inpainting is not None,
+            text="typeset+harmonise" if self._image_to_image is not None else "typeset",
+            references=_reference_mode(self._native, self._ip_adapter),
         )
         logger.info("loaded %s on %s (%s)", self.describe(), device, dtype)
 
@@ -234,7 +238,7 @@ class DiffusersBackend(ImageBackend):
 
     def generate_batch(self, jobs: list[GenerateJob], progress: list[ProgressFn]) -> list[list[Image.Image]]:
         tracked = [_LastStep(report) for report in progress]
-        results = self._run(self.pipeline, jobs, tracked, {})  # type: ignore[arg-type]
+        results = self._run(self.pipeline, jobs, tracked, {})
         return [
             self._set_text(job, images, report.hold)
             for job, images, report in zip(jobs, results, tracked, strict=True)
@@ -243,7 +247,7 @@ class DiffusersBackend(ImageBackend):
     def edit(self, job: EditJob, progress: ProgressFn) -> list[Image.Image]:
         tracked = _LastStep(progress)
         if self._native is not None and job.mask is None:
-            extra = {"image": native_input(job, self._native)}
+            extra: dict[str, Any] = {"image": native_input(job, self._native)}
             return self._set_text(job, self._run(self.pipeline, [job], [tracked], extra)[0], tracked.hold)
         init = fit_to(job.images[0].convert("RGB"), job.size)
         if len(job.images) > 1 and self._ip_adapter is None:
@@ -273,7 +277,7 @@ class DiffusersBackend(ImageBackend):
         return letter(images, list(job.text), shared_fonts(), within=within, harmonise=repaint)
 
     def _run(
-        self, pipeline: Any, jobs: list[GenerateJob], progress: list[ProgressFn], extra: dict[str, Any]
+        self, pipeline: Any, jobs: list[GenerateJob], progress: Sequence[ProgressFn], extra: dict[str, Any]
     ) -> list[list[Image.Image]]:
         """One pipeline call for every image of `jobs` (same size and steps): prompts repeated `n` times,
         one generator per image seeded `seed + index`, so a job's images do not depend on its batch."""
@@ -338,7 +342,7 @@ class _StepReporter:
     """The pipeline's step callback: tells every job of the batch, dropping those whose client left."""
 
     def __init__(
-        self, backend: DiffusersBackend, jobs: list[GenerateJob], progress: list[ProgressFn]
+        self, backend: DiffusersBackend, jobs: list[GenerateJob], progress: Sequence[ProgressFn]
     ) -> None:
         self.backend, self.jobs, self.progress = backend, jobs, progress
         self.cancelled = [False] * len(jobs)
@@ -370,7 +374,7 @@ class _StepReporter:
         return tensors
 
 
-def _reference_mode(native: NativeStyle | None, ip_adapter: IPAdapter | None) -> str:
+def _reference_mode(native: NativeStyle | None, ip_adapter: IPAdapter | None) -> ReferenceMode:
     return "native" if native else "ip-adapter" if ip_adapter else "init+colour"
 
 

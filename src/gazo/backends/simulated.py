@@ -18,9 +18,11 @@ on first use and then handed out, so the CPU does no work a GPU would have done.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -39,7 +41,7 @@ class SimulatedOptions(BackendOptions):
     setup_s: float = Field(0.15, ge=0, description="Seconds every batch takes whatever its size (`a`).")
     per_image_s: float = Field(0.12, ge=0, description="Seconds each image of a batch adds (`b`).")
     steps: dict[Quality, int] = Field(
-        default_factory=lambda: {"low": 8, "medium": 20, "high": 30},
+        default_factory=lambda: dict[Quality, int]({"low": 8, "medium": 20, "high": 30}),
         description="Steps per quality the batch's time is spread over (progress and cancellation).",
     )
     max_batch_images: int | None = Field(8, ge=1, le=64, description="Most images one batch carries.")
@@ -58,8 +60,8 @@ class SimulatedAcceleratorBackend(ImageBackend):
     Options = SimulatedOptions
     options: SimulatedOptions
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._pictures: dict[tuple[int, int], list[Image.Image]] = {}
         self._lock = threading.Lock()
 
@@ -94,7 +96,7 @@ class SimulatedAcceleratorBackend(ImageBackend):
             for index in list(live):
                 job = jobs[index]
                 try:
-                    progress[index](step, steps, lambda job=job: self._previews(job))
+                    progress[index](step, steps, functools.partial(self._previews, job))
                 except Cancelled:
                     live.remove(index)
             if not live:

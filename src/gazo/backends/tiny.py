@@ -81,18 +81,23 @@ def _clip_vocab_and_merges() -> tuple[dict[str, int], tuple[tuple[str, str], ...
         raise RuntimeError("the CLIP vocabulary needs `pip install --no-deps open_clip_torch`")
     path = Path(next(iter(spec.submodule_search_locations))) / "bpe_simple_vocab_16e6.txt.gz"
     lines = gzip.decompress(path.read_bytes()).decode("utf-8").split("\n")
-    merges = tuple(tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1])  # skip the header
+    pairs = (line.split() for line in lines[1 : 49152 - 256 - 2 + 1])  # skip the header
+    merges = tuple((first, second) for first, second in pairs)
     alphabet = _bytes_to_unicode()
     tokens = [*alphabet, *(c + "</w>" for c in alphabet), *("".join(m) for m in merges)]
     tokens += ["<|startoftext|>", "<|endoftext|>"]
-    return {tok: i for i, tok in enumerate(tokens)}, merges  # type: ignore[return-value]
+    return {tok: i for i, tok in enumerate(tokens)}, merges
 
 
 def _clip_tokenizer(pad_token: str = "<|endoftext|>") -> CLIPTokenizer:
     """CLIP ViT-L (SD, first of SDXL/SD3) pads with end-of-text; OpenCLIP bigG (second) pads with "!"."""
     vocab, merges = _clip_vocab_and_merges()
     return CLIPTokenizer(
-        vocab=dict(vocab), merges=list(merges), pad_token=pad_token, model_max_length=CLIP_MAX_LENGTH
+        vocab=dict(vocab),
+        # transformers annotates `merges` as list[str]; the tokenizers BPE under it takes (a, b) pairs
+        merges=list(merges),  # type: ignore[arg-type]
+        pad_token=pad_token,
+        model_max_length=CLIP_MAX_LENGTH,
     )
 
 

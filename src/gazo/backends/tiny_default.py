@@ -28,7 +28,7 @@ class TinyOptions(DiffusersOptions):
         "sd", description="Architecture of the tiny random pipeline."
     )
     steps: dict[Quality, int] = Field(
-        default_factory=lambda: {"low": 2, "medium": 3, "high": 4},
+        default_factory=lambda: dict[Quality, int]({"low": 2, "medium": 3, "high": 4}),
         description="Denoising steps per quality (tiny models need few).",
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from gazo.billing.tokens import TokenUsage
 
@@ -30,7 +31,7 @@ class ModelPrice:
     image_output: Decimal
 
     @classmethod
-    def from_usd_per_million(cls, prices: Mapping[str, float | Decimal | str]) -> ModelPrice:
+    def from_usd_per_million(cls, prices: Mapping[Any, float | Decimal | str]) -> ModelPrice:
         # str() first: Decimal(0.1) would keep the float's binary error.
         return cls(*(Decimal(str(prices[kind])) for kind in ("text_input", "image_input", "image_output")))
 
@@ -49,7 +50,9 @@ GPT_IMAGE_1 = ModelPrice(Decimal(5), Decimal(10), Decimal(40))
 class PriceTable:
     """Prices by model name, falling back to ``default`` and then to gpt-image-1's."""
 
-    def __init__(self, prices: Mapping[str, Mapping[str, float | Decimal | str]] | None = None) -> None:
+    def __init__(self, prices: Mapping[str, Mapping[Any, float | Decimal | str]] | None = None) -> None:
+        """`prices`: USD per 1M tokens by model, each keyed `text_input`, `image_input`, `image_output`
+        (keys typed `Any` since the settings type them as a `Literal` of those names, dicts as `str`)."""
         self._prices = {
             model: ModelPrice.from_usd_per_million(price) for model, price in (prices or {}).items()
         }

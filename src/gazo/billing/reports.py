@@ -166,7 +166,7 @@ def _page(
     total_buckets = max(0, -(-(end - first) // width))
     count = min(limit, total_buckets)
     page_end = min(end, first + count * width)
-    kept = {name: list(values) for name, values in filters.items() if values}
+    kept: dict[str, Sequence[str]] = {name: list(values) for name, values in filters.items() if values}
     if caller.org_id:
         kept["org_id"] = [caller.org_id]
     columns = [allowed_groups[name] for name in group_by if name in allowed_groups]
@@ -179,7 +179,7 @@ def _page(
             group_by=list(dict.fromkeys(columns)),
             filters=kept,
         )
-    buckets = [
+    buckets: list[dict[str, Any]] = [
         {
             "object": "bucket",
             "start_time": first + i * width,
@@ -260,8 +260,8 @@ def summary(
     database: Database, *, since: datetime, until: datetime | None = None, by: str = "key"
 ) -> list[SummaryRow]:
     """Usage since a time, one row per key, model or UTC day (most expensive first, days in order)."""
-    column = {"key": "key_id", "model": "model", "day": None}
-    if by not in column:
+    column = {"key": "key_id", "model": "model"}
+    if by not in column and by != "day":
         raise ValueError(f"`by` must be key, model or day, got {by!r}")
     until = until or datetime.now(UTC)
     with database.reading() as session:

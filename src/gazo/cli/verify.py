@@ -58,8 +58,8 @@ def verify(
         click.echo(json.dumps(reports if len(files) > 1 else reports[str(files[0])], indent=2))
     else:
         console = Console()
-        for path, report in reports.items():
-            console.print(_tree(path, report))
+        for shown, report in reports.items():
+            console.print(_tree(shown, report))
     if any(report["state"] == "Invalid" for report in reports.values()):
         raise SystemExit(1)
 

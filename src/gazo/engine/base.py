@@ -6,23 +6,36 @@ interchangeable and the HTTP layer never learns where a model runs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict
+
+from gazo.backends.base import Capabilities, CapabilityName
 from gazo.engine.admission import Admission
-from gazo.jobs import Job, Progress, RenderedImage
+from gazo.jobs import Job, Progress, Quality, RenderedImage
+
+__all__ = ["Capabilities", "CapabilityName", "Engine", "EngineHealth", "ModelInfo"]
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the service needs to know about a model to validate a request for it."""
+class ModelInfo(BaseModel):
+    """What the service needs to know about a model to validate a request for it.
+
+    A frozen pydantic model, like its `Capabilities`, so that it is checked where it is built and
+    crosses the Ray process boundary (gateway ← replica) as it is.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     description: str
-    capabilities: dict[str, object]
+    capabilities: Capabilities
     default_size: str
-    default_quality: str
+    default_quality: Quality
+    #: Capabilities the model's load has still to decide (its backend's `decided_at_load`, until the
+    #: load ends): their values in `capabilities` are placeholders that no request may be judged by.
+    pending: frozenset[CapabilityName] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,8 @@ class Engine(Protocol):
         """Stop taking jobs, cancel waiting ones and release devices."""
 
     def resolve(self, model: str | None) -> ModelInfo:
-        """The model a request's `model` field selects; raises `ModelNotFound`."""
+        """The model a request's `model` field selects; raises `ModelNotFound`. While the model loads,
+        the capabilities its load decides are listed in `ModelInfo.pending`."""
 
     def models(self) -> list[tuple[str, str]]:
         """Every (id, model) pair clients may name: real models map to themselves, aliases to theirs."""
@@ -56,13 +70,15 @@ class Engine(Protocol):
         :meth:`render` lets the engine release it earlier, once the model takes the job.
         """
 
-    def render(self, job: Job, admission: Admission | None = None) -> AsyncIterator[Progress | RenderedImage]:
+    def render(
+        self, job: Job, admission: Admission | None = None
+    ) -> AsyncGenerator[Progress | RenderedImage, None]:
         """Run `job`; yields progress (with previews when asked) and then each finished image.
 
         The first event, `Progress(step=0)`, says the job was admitted to a queue. Without an
         `admission` the job takes its place in the line here, raising `Overloaded` at once when the
-        line is full. Closing the iterator early (client gone, timeout) cancels the job at its next
-        denoising step.
+        line is full. Closing the generator early (`aclose`: client gone, timeout) cancels the job at
+        its next denoising step; a generator rather than any iterator so that callers can close it.
         """
 
     def metrics_text(self) -> bytes:

@@ -9,12 +9,13 @@ callback the backend calls after every step raises `Cancelled`.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -30,8 +31,16 @@ from gazo.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
 
-_DONE = object()
-_EMPTY = object()
+class _Signal(enum.Enum):
+    """Markers that travel where tickets and events do, typed so the checker tells them apart."""
+
+    DONE = "done"  # a ticket's last event: every image was sent
+    EMPTY = "empty"  # nothing was queued before the batching window closed
+
+
+_DONE, _EMPTY = _Signal.DONE, _Signal.EMPTY
+#: What a ticket's channel carries: progress, images, the error that ended the job, or `_DONE`.
+_Event = Progress | RenderedImage | BaseException | _Signal
 
 
 @dataclass
@@ -40,21 +49,21 @@ class _Ticket:
 
     job: Job
     loop: asyncio.AbstractEventLoop
-    events: asyncio.Queue[object] = field(default_factory=asyncio.Queue)
+    events: asyncio.Queue[_Event] = field(default_factory=asyncio.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     enqueued_at: float = field(default_factory=time.monotonic)
     preview_steps: set[int] | None = None
     admission: Admission | None = None  # its place in the line, given back once the model takes it
 
-    def send(self, event: object) -> None:
+    def send(self, event: _Event) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, event)
 
-    def on_step(self, step: int, total: int, make_previews: object) -> None:
+    def on_step(self, step: int, total: int, make_previews: Callable[[], list[Image.Image]]) -> None:
         if self.cancelled.is_set():
             raise Cancelled()
         if self.preview_steps is None:
             self.preview_steps = preview_steps(total, self.job.partial_images)
-        previews = tuple(make_previews()) if step in self.preview_steps else ()  # type: ignore[operator]
+        previews = tuple(make_previews()) if step in self.preview_steps else ()
         self.send(Progress(step=step, total=total, previews=previews))
 
 
@@ -116,7 +125,7 @@ class _ModelWorker:
         skipped: list[_Ticket | None] = []
         while room > 0:
             candidate = self.held.popleft() if self.held else self._next_queued(deadline)
-            if candidate is None or candidate is _EMPTY:
+            if candidate is None or isinstance(candidate, _Signal):
                 if candidate is None:
                     skipped.append(None)  # shutting down: stop after this batch
                 break
@@ -140,7 +149,7 @@ class _ModelWorker:
             return True
         return False
 
-    def _next_queued(self, deadline: float) -> _Ticket | object | None:
+    def _next_queued(self, deadline: float) -> _Ticket | _Signal | None:
         remaining = deadline - time.monotonic()
         try:
             return self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait()
@@ -175,8 +184,9 @@ class _ModelWorker:
         if len(batch) > 1:
             return self.backend.generate_batch([t.job for t in batch], [t.on_step for t in batch])
         job = batch[0].job
-        render = self.backend.edit if isinstance(job, EditJob) else self.backend.generate
-        return [render(job, batch[0].on_step)]
+        if isinstance(job, EditJob):
+            return [self.backend.edit(job, batch[0].on_step)]
+        return [self.backend.generate(job, batch[0].on_step)]
 
 
 class LocalEngine:
@@ -209,7 +219,8 @@ class LocalEngine:
                 await asyncio.to_thread(worker.thread.join, 60)
 
     def resolve(self, model: str | None) -> ModelInfo:
-        return model_info(self.registry.resolve(model))
+        backend = self.registry.resolve(model)
+        return model_info(backend, loading=self._workers[backend.name].state == "loading")
 
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
@@ -230,7 +241,7 @@ class LocalEngine:
 
     async def render(
         self, job: Job, admission: Admission | None = None
-    ) -> AsyncIterator[Progress | RenderedImage]:
+    ) -> AsyncGenerator[Progress | RenderedImage, None]:
         admission = admission or self.admit(job.model)
         worker = self._workers[job.model]
         ticket = _Ticket(job=job, loop=asyncio.get_running_loop(), admission=admission)
@@ -241,7 +252,8 @@ class LocalEngine:
             while (event := await ticket.events.get()) is not _DONE:
                 if isinstance(event, BaseException):
                     raise event
-                yield event  # type: ignore[misc]
+                if isinstance(event, Progress | RenderedImage):
+                    yield event
         finally:
             # Its place goes back when the model takes the job or skips it as cancelled, not here: a
             # cancelled job stays queued (holding its decoded images) until the worker reaches it, so
@@ -260,14 +272,16 @@ class LocalEngine:
         )
 
 
-def model_info(backend: ImageBackend) -> ModelInfo:
-    """What the service needs of a backend, as plain data that can cross a process boundary."""
+def model_info(backend: ImageBackend, *, loading: bool) -> ModelInfo:
+    """What the service needs of a backend, as data that can cross a process boundary; while it is
+    `loading`, the capabilities its load decides are marked pending."""
     return ModelInfo(
         name=backend.name,
         description=backend.describe(),
-        capabilities=backend.capabilities.model_dump(),
+        capabilities=backend.capabilities,
         default_size=backend.options.default_size,
         default_quality=backend.options.default_quality,
+        pending=backend.decided_at_load if loading else frozenset(),
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from ray.exceptions import RayActorError, RayTaskError
@@ -85,7 +85,8 @@ class RayEngine:
 
     def resolve(self, model: str | None) -> ModelInfo:
         backend = self.registry.resolve(model)
-        return self._info.get(backend.name) or model_info(backend)
+        # Until a replica reports the loaded model, the gateway's own (never loaded) backend stands in.
+        return self._info.get(backend.name) or model_info(backend, loading=True)
 
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
@@ -102,7 +103,7 @@ class RayEngine:
 
     async def render(
         self, job: Job, admission: Admission | None = None
-    ) -> AsyncIterator[Progress | RenderedImage]:
+    ) -> AsyncGenerator[Progress | RenderedImage, None]:
         """Held in the line until the replicas are done with the job (not only until one takes it)."""
         step_reached, images_done = -1, set[int]()
         admission = admission or self.admit(job.model)
@@ -130,7 +131,7 @@ class RayEngine:
         finally:
             admission.release()
 
-    async def _render_on_a_replica(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+    async def _render_on_a_replica(self, job: Job) -> AsyncGenerator[Progress | RenderedImage, None]:
         stream = None
         try:
             stream = self.handles[job.model].options(stream=True).render.remote(job)

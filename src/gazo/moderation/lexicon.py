@@ -13,6 +13,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gazo.moderation.base import DATA_DIR
 
@@ -59,14 +60,15 @@ class _Entry:
 class Lexicon:
     """The compiled `data/lexicon.toml`. Immutable after construction, so safe to share between threads."""
 
-    def __init__(self, safe: list[str], minors: list[str], entries: list[dict[str, object]]) -> None:
+    def __init__(self, safe: list[str], minors: list[str], entries: list[dict[str, Any]]) -> None:
+        """`entries`: the `[[entry]]` tables of the TOML file, as `tomllib` reads them (hence `Any`)."""
         self._safe = _alternation(safe)
         self._minors = _alternation(minors)
         self._entries = []
         for entry in entries:
-            patterns = _alternation(list(entry["patterns"]))  # type: ignore[call-overload]
+            patterns = _alternation(list(entry["patterns"]))
             assert patterns is not None
-            unless = _alternation(list(entry.get("unless", [])))  # type: ignore[call-overload]
+            unless = _alternation(list(entry.get("unless", [])))
             category, severity = str(entry["category"]), str(entry["severity"])
             self._entries.append(_Entry(category, severity, patterns, unless, bool(entry.get("person"))))
 

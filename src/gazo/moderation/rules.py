@@ -13,8 +13,9 @@ treated as space ("Studio-Ghibli" matches "studio ghibli"); CJK phrases match an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gazo.moderation.lexicon import normalize
 
@@ -54,6 +55,28 @@ class AllowList:
     organizations: frozenset[str]
 
 
+class RuleSpec(Protocol):
+    """An organisation rule as the settings hold it (`ModerationSettings.Rule`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def terms(self) -> Sequence[str]: ...
+    @property
+    def organizations(self) -> Sequence[str]: ...
+
+
+class AllowListSpec(Protocol):
+    """An allow-list as the settings hold it (`ModerationSettings.AllowList`)."""
+
+    @property
+    def phrases(self) -> Sequence[str]: ...
+    @property
+    def organizations(self) -> Sequence[str]: ...
+
+
 class OrganizationRules:
     """Compiled rules and allow-lists; immutable, so shared by every thread."""
 
@@ -62,19 +85,21 @@ class OrganizationRules:
         self._allow_lists = allow_lists
 
     @classmethod
-    def from_settings(cls, rules: Iterable[object], allow_lists: Iterable[object]) -> OrganizationRules:
+    def from_settings(
+        cls, rules: Iterable[RuleSpec], allow_lists: Iterable[AllowListSpec]
+    ) -> OrganizationRules:
         """Build from `ModerationSettings.rules` / `.allow` entries (anything with those attributes)."""
-        compiled = []
+        compiled: list[OrganizationRule] = []
         for rule in rules:
-            pattern = _phrase_pattern(rule.terms)  # type: ignore[attr-defined]
+            pattern = _phrase_pattern(rule.terms)
             if pattern is not None:
-                orgs = frozenset(rule.organizations)  # type: ignore[attr-defined]
-                compiled.append(OrganizationRule(rule.name, rule.reason, pattern, orgs))  # type: ignore[attr-defined]
-        allowed = []
+                orgs = frozenset(rule.organizations)
+                compiled.append(OrganizationRule(rule.name, rule.reason, pattern, orgs))
+        allowed: list[AllowList] = []
         for entry in allow_lists:
-            pattern = _phrase_pattern(entry.phrases)  # type: ignore[attr-defined]
+            pattern = _phrase_pattern(entry.phrases)
             if pattern is not None:
-                allowed.append(AllowList(pattern, frozenset(entry.organizations)))  # type: ignore[attr-defined]
+                allowed.append(AllowList(pattern, frozenset(entry.organizations)))
         return cls(compiled, allowed)
 
     def blocking_rule(self, text: str, organization: str | None = None) -> OrganizationRule | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def data_sha256(examples: list[Example]) -> str:
     return digest.hexdigest()
 
 
-def _fit(x: np.ndarray, y: np.ndarray):  # -> LogisticRegression; sklearn is imported lazily
+def _fit(x: np.ndarray, y: np.ndarray) -> Any:  # a LogisticRegression; sklearn is imported lazily, untyped
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=C, max_iter=5000).fit(x, y)
@@ -64,6 +65,7 @@ def cross_validate(examples: list[Example], x: np.ndarray, thresholds: Threshold
         person = people.mentions_person(text)
         hits = lexicon.scan(text, person=person)
         for level in Strictness:
+            key: tuple[str, ...]
             blocked = decide(p, hits, person, level, thresholds)[0] is not None
             if example.violating and (example.label == "clear" or level is Strictness.AUTO):
                 key = (example.language, example.category or "", example.label, level.value, "recall")

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -192,10 +193,13 @@ def _import_callback(spec: str) -> SignCallback:
         ) from exc
     if not callable(callback):
         raise ProvenanceConfigError(f"`provenance.sign_callback` `{spec}` is not callable")
-    return callback  # type: ignore[no-any-return]
+    return callback
 
 
-def _extension(cert: x509.Certificate, kind: type) -> object | None:
+_Extension = TypeVar("_Extension", bound=x509.ExtensionType)
+
+
+def _extension(cert: x509.Certificate, kind: type[_Extension]) -> _Extension | None:
     try:
         return cert.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:

@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from gazo.provenance.errors import ProvenanceConfigError
@@ -95,11 +96,12 @@ def _root_cert(key: ec.EllipticCurvePrivateKey, organization: str) -> x509.Certi
 def _signer_cert(
     key: ec.EllipticCurvePrivateKey, root: x509.Certificate, root_key: PrivateKey
 ) -> x509.Certificate:
-    organization = root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    value = root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    organization = value.decode() if isinstance(value, bytes) else value  # bytes only in odd encodings
     ekus = [ExtendedKeyUsageOID.EMAIL_PROTECTION, C2PA_CLAIM_SIGNING]
     return (
         _cert_builder(
-            _name(str(organization), f"{organization} image signer"),
+            _name(organization, f"{organization} image signer"),
             root.subject,
             key.public_key(),
             SIGNER_DAYS,
@@ -115,18 +117,18 @@ def _signer_cert(
 
 
 def _cert_builder(
-    subject: x509.Name, issuer: x509.Name, public_key: object, days: int
+    subject: x509.Name, issuer: x509.Name, public_key: CertificatePublicKeyTypes, days: int
 ) -> x509.CertificateBuilder:
     now = dt.datetime.now(dt.UTC)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
 
 

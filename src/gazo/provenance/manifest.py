@@ -82,6 +82,7 @@ def plan_manifest(
     ids = [f"ingredient_{index}" for index in range(len(ingredients))]
     relationships = [_relationship(item, index) for index, item in enumerate(ingredients)]
     actions: list[dict[str, Any]] = []
+    main: dict[str, Any]
     if ingredients:
         actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ids[:1]}})
         placed = [ids[i] for i in range(1, len(ids)) if relationships[i] == "componentOf"]
@@ -96,7 +97,7 @@ def plan_manifest(
     actions.append(main)
     actions.extend(_action(extra, agent) for extra in extra_actions)
     kind = "edited" if ingredients else "generated"
-    definition = {
+    definition: dict[str, Any] = {
         "claim_generator_info": [{"name": GENERATOR_NAME, "version": version}],
         "title": title or f"{kind}.{EXTENSIONS.get(mime, 'img')}",
         "format": mime,

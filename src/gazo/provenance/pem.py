@@ -9,6 +9,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from gazo.provenance.errors import ProvenanceConfigError
 
@@ -54,10 +55,10 @@ def write_atomically(path: Path, data: bytes, *, secret: bool = False) -> None:
     os.replace(tmp, path)
 
 
-def same_key(public_key: object, private_key: PrivateKey) -> bool:
+def same_key(public_key: CertificatePublicKeyTypes, private_key: PrivateKey) -> bool:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     try:
-        return public_key.public_bytes(*spki) == private_key.public_key().public_bytes(*spki)  # type: ignore[attr-defined]
+        return public_key.public_bytes(*spki) == private_key.public_key().public_bytes(*spki)
     except (AttributeError, ValueError):
         return False
 

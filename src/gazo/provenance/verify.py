@@ -129,6 +129,15 @@ def reading_context(anchors_pem: str) -> c2pa.Context:
     return c2pa.Context.from_dict(settings)
 
 
+#: The states c2pa reports for a manifest that gazo passes on as they are.
+_KNOWN_STATES: tuple[State, ...] = ("Trusted", "Valid", "Invalid")
+
+
+def _state(reported: str) -> State:
+    """c2pa's state for the active manifest; any other it might report counts as Invalid."""
+    return next((known for known in _KNOWN_STATES if known == reported), "Invalid")
+
+
 def build_report(store: dict[str, Any], crjson: dict[str, Any], state: str) -> VerificationReport:
     """Turn c2pa's JSON (``Reader.json()`` and ``Reader.crjson()``) into a `VerificationReport`."""
     results = store.get("validation_results") or {}
@@ -139,7 +148,7 @@ def build_report(store: dict[str, Any], crjson: dict[str, Any], state: str) -> V
     label = store.get("active_manifest")
     fields = tree.fields(label, depth=0, seen=frozenset()) if label in tree.manifests else {}
     return VerificationReport(
-        state=state if state in ("Trusted", "Valid", "Invalid") else "Invalid",  # type: ignore[arg-type]
+        state=_state(state),
         failures=failures,
         manifests=len(tree.manifests),
         **fields,

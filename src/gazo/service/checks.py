@@ -12,8 +12,8 @@ from typing import Any
 
 from PIL import Image
 
-from gazo.engine.base import ModelInfo
-from gazo.errors import InvalidImage, InvalidRequest, UnsupportedParameter
+from gazo.engine.base import Capabilities, CapabilityName, ModelInfo
+from gazo.errors import InvalidImage, InvalidRequest, ModelLoading, UnsupportedParameter
 from gazo.imaging import (
     ACCEPTED_INPUT_FORMATS,
     draft_within,
@@ -24,7 +24,7 @@ from gazo.imaging import (
     load_image,
     open_image,
 )
-from gazo.jobs import QUALITIES, Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
+from gazo.jobs import Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
 from gazo.settings import ServerSettings
 from gazo.typography.fonts import shared_fonts
 from gazo.typography.quotes import quoted_text
@@ -34,6 +34,9 @@ MATTE_PROMPT_HINT = ", isolated subject on a plain flat light-grey background"
 STANDARD_SIZES = (Size(1024, 1024), Size(1536, 1024), Size(1024, 1536))
 _MAX_ASPECT = 3.0
 MAX_TEXTS, MAX_TEXT_LENGTH = 4, 200
+#: `Retry-After` for a request that waits on a model's load: the openai SDK retries a 503 twice by
+#: default, honouring this, so a client keeps trying for about 10 s before it sees the error.
+LOADING_RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,12 @@ class PreparedRequest:
         capabilities = self.model.capabilities
         if self.job.text or self.text_left:
             report["text"] = {
-                "mode": capabilities["text"] if self.job.text else "none",
+                "mode": capabilities.text if self.job.text else "none",
                 "strings": list(self.job.text),
                 "left_to_model": list(self.text_left),
             }
         if isinstance(self.job, EditJob) and len(self.job.images) > 1:
-            report["references"] = {"mode": capabilities["references"], "count": len(self.job.images) - 1}
+            report["references"] = {"mode": capabilities.references, "count": len(self.job.images) - 1}
         return report
 
     def rendering(self) -> dict[str, Any]:
@@ -75,7 +78,7 @@ class PreparedRequest:
     def input_relationships(self) -> list[str]:
         """Each input image's C2PA relationship: the first was edited; references whose pixels the model
         places are components, references that only guide it are inputs."""
-        placed = self.model.capabilities["references"] == "placed+palette"
+        placed = self.model.capabilities.references == "placed+palette"
         rest = "componentOf" if placed else "inputTo"
         return ["parentOf" if index == 0 else rest for index in range(len(self.request.images))]
 
@@ -89,29 +92,31 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
     """Validate `request` against `model` and `limits`, decode its uploads, resolve every `auto`."""
     capabilities = model.capabilities
     quality = _check_quality(request.quality, model)
-    background = _check_background(request, capabilities)
-    if request.partial_images and not capabilities["partial_images"]:
+    background = _check_background(request)
+    if request.partial_images and not capabilities.partial_images:
         raise UnsupportedParameter(
             f"The model `{model.name}` cannot stream partial images.", param="partial_images"
         )
-    matte = background == "transparent" and not capabilities["transparent_background"]
+    matte = background == "transparent" and not capabilities.transparent_background
     text, text_left = _check_text(request, model)
-    common = {
-        "prompt": f"{request.prompt}{MATTE_PROMPT_HINT}" if matte else request.prompt,
-        "model": model.name,
-        "quality": quality,
-        "n": request.n,
-        "background": background,
-        "seed": request.seed,
-        "partial_images": request.partial_images,
-        "text": text,
-    }
+    prompt = f"{request.prompt}{MATTE_PROMPT_HINT}" if matte else request.prompt
     if not request.is_edit:
         size = _check_size(request.size, model, default=Size.parse(model.default_size))
-        job = GenerateJob(size=size, **common)
+        job: Job = GenerateJob(
+            prompt=prompt,
+            model=model.name,
+            size=size,
+            quality=quality,
+            n=request.n,
+            background=background,
+            seed=request.seed,
+            partial_images=request.partial_images,
+            text=text,
+        )
         return PreparedRequest(request=request, job=job, model=model, matte=matte, text_left=text_left)
 
-    opened = _open_images(request, capabilities, limits)
+    _require_settled(model, "edit", *(("references",) if len(request.images) > 1 else ()))
+    opened = _open_images(request, model, limits)
     size = _check_size(request.size, model, default=_auto_edit_size(opened[0], model))
     input_sizes = tuple(image.size for image in opened)
     input_mimes = tuple(ACCEPTED_INPUT_FORMATS[str(image.format)] for image in opened)
@@ -121,13 +126,26 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
     if region is None and _extends_canvas(request, first, size):
         first, region = extend_canvas(first, size, request.placement or "center")
         images = [first, *images[1:]]
-    if region is not None and not capabilities["mask"]:
+    if region is not None:
+        _require_settled(model, "mask")
+    if region is not None and not capabilities.mask:
         raise UnsupportedParameter(f"The model `{model.name}` cannot edit inside a mask.", param="mask")
     original = fit_to(first, size)
     if region is not None:
         region = region.resize((size.width, size.height), Image.Resampling.NEAREST)
     job = EditJob(
-        size=size, images=tuple(images), mask=region, input_fidelity=request.input_fidelity, **common
+        prompt=prompt,
+        model=model.name,
+        size=size,
+        quality=quality,
+        n=request.n,
+        background=background,
+        seed=request.seed,
+        partial_images=request.partial_images,
+        text=text,
+        images=tuple(images),
+        mask=region,
+        input_fidelity=request.input_fidelity,
     )
     return PreparedRequest(
         request=request,
@@ -145,7 +163,9 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
 def _check_text(request: ImageRequest, model: ModelInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(text to set exactly, quoted text left to the model). `text` the model cannot set is refused;
     quoted text it cannot set stays part of the prompt, as with any other model."""
-    fonts, mode = shared_fonts(), model.capabilities["text"]
+    if request.text or quoted_text(request.prompt):
+        _require_settled(model, "text")
+    fonts, mode = shared_fonts(), model.capabilities.text
     if request.text and mode == "none":
         raise UnsupportedParameter(f"The model `{model.name}` cannot set `text` exactly.", param="text")
     for text in request.text:
@@ -187,18 +207,31 @@ def _extends_canvas(request: ImageRequest, image: Image.Image, size: Size) -> bo
 
 
 def _check_quality(requested: str, model: ModelInfo) -> Quality:
-    allowed: tuple[str, ...] = tuple(model.capabilities["qualities"])  # type: ignore[arg-type]
-    quality = model.default_quality if requested == "auto" else requested
-    if quality not in QUALITIES or quality not in allowed:
-        raise InvalidRequest(
-            f"`quality` must be one of auto, {', '.join(allowed)} for model `{model.name}`, "
-            f"got {requested!r}.",
-            param="quality",
+    allowed = model.capabilities.qualities
+    wanted = model.default_quality if requested == "auto" else requested
+    for quality in allowed:
+        if quality == wanted:
+            return quality
+    raise InvalidRequest(
+        f"`quality` must be one of auto, {', '.join(allowed)} for model `{model.name}`, got {requested!r}.",
+        param="quality",
+    )
+
+
+def _require_settled(model: ModelInfo, *needed: CapabilityName) -> None:
+    """Refuse with 503 `model_loading` a request that depends on a capability the model's load has yet
+    to decide: judged by the pre-load placeholder it could be refused (or drawn) wrongly, and the
+    job would wait for the load anyway. Requests that depend on none of them queue as usual."""
+    waiting = [name for name in needed if name in model.pending]
+    if waiting:
+        raise ModelLoading(
+            f"The model `{model.name}` is still loading; what it can do with this request "
+            f"({', '.join(waiting)}) is known once it has loaded. Retry shortly.",
+            retry_after_s=LOADING_RETRY_AFTER_S,
         )
-    return quality  # type: ignore[return-value]
 
 
-def _check_background(request: ImageRequest, capabilities: dict[str, object]) -> Background:
+def _check_background(request: ImageRequest) -> Background:
     if request.background != "transparent":
         return "opaque"
     if request.output_format == "jpeg":
@@ -230,10 +263,10 @@ def _check_size(requested: str, model: ModelInfo, *, default: Size) -> Size:
     return size
 
 
-def size_problem(size: Size, capabilities: dict[str, object]) -> str | None:
+def size_problem(size: Size, capabilities: Capabilities) -> str | None:
     """Why `size` cannot be rendered, or None when it can."""
-    multiple, min_side = int(capabilities["size_multiple"]), int(capabilities["min_side"])  # type: ignore[call-overload]
-    max_side, max_pixels = int(capabilities["max_side"]), int(capabilities["max_pixels"])  # type: ignore[call-overload]
+    multiple, min_side = capabilities.size_multiple, capabilities.min_side
+    max_side, max_pixels = capabilities.max_side, capabilities.max_pixels
     if size.width % multiple or size.height % multiple:
         return f"width and height must be multiples of {multiple}"
     if min(size.width, size.height) < min_side or max(size.width, size.height) > max_side:
@@ -254,13 +287,11 @@ def _auto_edit_size(image: Image.Image, model: ModelInfo) -> Size:
     return min(STANDARD_SIZES, key=lambda size: abs(size.width / size.height - aspect))
 
 
-def _open_images(
-    request: ImageRequest, capabilities: dict[str, object], limits: ServerSettings
-) -> list[Image.Image]:
+def _open_images(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> list[Image.Image]:
     """Every upload's header checked (count, format, pixels); nothing decoded yet."""
-    if not capabilities["edit"]:
+    if not model.capabilities.edit:
         raise UnsupportedParameter("This model cannot edit images.", param="image")
-    most = min(limits.max_input_images, int(capabilities["max_input_images"]))  # type: ignore[call-overload]
+    most = min(limits.max_input_images, model.capabilities.max_input_images)
     if len(request.images) > most:
         raise InvalidImage(f"At most {most} images may be sent, got {len(request.images)}.", param="image")
     most_pixels = limits.max_input_pixels

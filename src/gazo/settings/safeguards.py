@@ -9,6 +9,9 @@ from pydantic import Field, field_validator, model_validator
 
 from gazo.settings.section import Section
 
+#: The kinds of tokens a price is given for (USD per 1M).
+TokenKind = Literal["text_input", "image_input", "image_output"]
+
 
 class ProvenanceSettings(Section):
     """C2PA Content Credentials on every image that leaves gazo (see the provenance issue)."""
@@ -86,8 +89,10 @@ class BillingSettings(Section):
         "a second rather than once a request; a revoked key stops working within this time. 0: ask "
         "every time.",
     )
-    prices: dict[str, dict[Literal["text_input", "image_input", "image_output"], float]] = Field(
-        default_factory=lambda: {"default": {"text_input": 5.0, "image_input": 10.0, "image_output": 40.0}},
+    prices: dict[str, dict[TokenKind, float]] = Field(
+        default_factory=lambda: {
+            "default": dict[TokenKind, float]({"text_input": 5.0, "image_input": 10.0, "image_output": 40.0})
+        },
         description="USD per 1M tokens by model name (`text_input`, `image_input`, `image_output`); "
         "`default` prices every model not listed. Default: gpt-image-1's $5 / $10 / $40.",
     )

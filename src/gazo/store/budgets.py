@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gazo.store.database import changed
 from gazo.store.tables import Budget, new_id, utcnow
 
 
@@ -80,15 +81,17 @@ def hold(*, session: Session, budget_ids: Iterable[str | None], amount_micros: i
         .values(spent_micros=0, period_start=period)
     )
     for budget_id in ids:
-        booked = session.execute(
-            update(Budget)
-            .where(
-                Budget.id == budget_id,
-                Budget.spent_micros < Budget.limit_micros,
-                Budget.spent_micros + Budget.reserved_micros + amount_micros <= Budget.limit_micros,
+        booked = changed(
+            session.execute(
+                update(Budget)
+                .where(
+                    Budget.id == budget_id,
+                    Budget.spent_micros < Budget.limit_micros,
+                    Budget.spent_micros + Budget.reserved_micros + amount_micros <= Budget.limit_micros,
+                )
+                .values(reserved_micros=Budget.reserved_micros + amount_micros)
             )
-            .values(reserved_micros=Budget.reserved_micros + amount_micros)
-        ).rowcount
+        )
         if booked != 1:
             limit = session.scalar(select(Budget.limit_micros).where(Budget.id == budget_id))
             raise BudgetExhausted(budget_id, limit_micros=int(limit or 0))

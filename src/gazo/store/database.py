@@ -26,10 +26,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import create_engine, event, exc, inspect, text
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gazo.errors import DatabaseUnavailable
@@ -248,3 +248,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_on_begin(connection: Connection) -> None:
     readonly = connection.get_execution_options().get(_READONLY, False)
     connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def changed(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. `Session.execute` types every result as a `Result`; for
+    those statements it is a `CursorResult`, the only kind that carries `rowcount`."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from gazo.store.database import changed
 from gazo.store.tables import IdempotentResponse, Usage
 
 
@@ -45,7 +46,9 @@ def purge_expired(*, session: Session, now: datetime) -> int:
         update(Usage).where(Usage.id.in_(expired)).values(idempotency_key=None),
         execution_options={"synchronize_session": False},
     )
-    return session.execute(
-        delete(IdempotentResponse).where(IdempotentResponse.expires_at <= now),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    return changed(
+        session.execute(
+            delete(IdempotentResponse).where(IdempotentResponse.expires_at <= now),
+            execution_options={"synchronize_session": False},
+        )
+    )

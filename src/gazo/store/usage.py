@@ -20,6 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import BigInteger
 
+from gazo.store.database import changed
 from gazo.store.tables import ABANDONED, RESERVED, SUCCEEDED, Reservation, RetainedPrompt, Usage
 
 GROUP_COLUMNS = ("key_id", "org_id", "model", "operation", "size", "quality", "status")
@@ -146,9 +147,13 @@ def settle_row(
     *, session: Session, usage_id: str, values: dict[str, Any]
 ) -> tuple[str | None, str | None] | None:
     """Set an unsettled row's outcome; returns its (key_id, org_id), or None if it was settled already."""
-    updated = session.execute(
-        update(Usage).where(Usage.id == usage_id, Usage.status.in_((RESERVED, ABANDONED))).values(**values)
-    ).rowcount
+    updated = changed(
+        session.execute(
+            update(Usage)
+            .where(Usage.id == usage_id, Usage.status.in_((RESERVED, ABANDONED)))
+            .values(**values)
+        )
+    )
     if updated != 1:
         return None
     row = session.execute(select(Usage.key_id, Usage.org_id).where(Usage.id == usage_id)).one()
@@ -158,11 +163,13 @@ def settle_row(
 def abandon_row(*, session: Session, usage_id: str, now: datetime) -> bool:
     """Mark an in-flight row abandoned (its process died); False if it was settled meanwhile."""
     return (
-        session.execute(
-            update(Usage)
-            .where(Usage.id == usage_id, Usage.status == RESERVED)
-            .values(status=ABANDONED, settled_at=now)
-        ).rowcount
+        changed(
+            session.execute(
+                update(Usage)
+                .where(Usage.id == usage_id, Usage.status == RESERVED)
+                .values(status=ABANDONED, settled_at=now)
+            )
+        )
         == 1
     )
 
@@ -176,7 +183,7 @@ def take_reservation(*, session: Session, usage_id: str) -> Hold | None:
     ).first()
     if row is None:
         return None
-    taken = session.execute(delete(Reservation).where(Reservation.id == usage_id)).rowcount
+    taken = changed(session.execute(delete(Reservation).where(Reservation.id == usage_id)))
     return Hold(int(row[0]), row[1], row[2]) if taken == 1 else None
 
 
@@ -197,7 +204,7 @@ def retain_prompt(*, session: Session, usage_id: str, prompt: str, now: datetime
 
 def purge_prompts(*, session: Session, before: datetime) -> int:
     """Delete retained prompts older than ``before``; returns how many went."""
-    return session.execute(delete(RetainedPrompt).where(RetainedPrompt.created_at < before)).rowcount
+    return changed(session.execute(delete(RetainedPrompt).where(RetainedPrompt.created_at < before)))
 
 
 class epoch_seconds(FunctionElement[int]):
@@ -283,8 +290,13 @@ def aggregate(
         totals.append(
             UsageTotals(
                 int(row[0]) if offset else 0,
-                dict(zip(group_by, row[offset : offset + len(groups)], strict=True)),
+                dict(zip(group_by, _labels(row[offset : offset + len(groups)]), strict=True)),
                 *numbers,
             )
         )
     return totals
+
+
+def _labels(values: Sequence[Any]) -> list[str | None]:
+    """A result row's group columns (key ids, model names, org ids) as the labels they are."""
+    return [None if value is None else str(value) for value in values]

@@ -109,11 +109,11 @@ def letter(
 
 def _harmonise_boxes(overlays: list[TextOverlay], context: int = 32, multiple: int = 64) -> list[Box] | None:
     """Around each overlay's region (with some context), boxes of one size that fit in the picture."""
-    regions = [overlay.region.getbbox() for overlay in overlays]
-    if not all(regions):
+    regions = [box for overlay in overlays if (box := overlay.region.getbbox())]
+    if len(regions) < len(overlays):
         return None
     width, height = overlays[0].image.size
-    spans = [(b[0] - context, b[1] - context, b[2] + context, b[3] + context) for b in regions]  # type: ignore[index]
+    spans = [(b[0] - context, b[1] - context, b[2] + context, b[3] + context) for b in regions]
     box_width = _snap(max(right - left for left, _, right, _ in spans), width, multiple)
     box_height = _snap(max(bottom - top for _, top, _, bottom in spans), height, multiple)
     boxes: list[Box] = []

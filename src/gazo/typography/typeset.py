@@ -48,7 +48,8 @@ def _wrap(text: str, count: int, fonts: Fonts) -> tuple[str, ...]:
     if len(units) < count:
         return (text,)
     target = fonts.width(text, _REFERENCE_SIZE) / count
-    lines, current = [], ""
+    lines: list[str] = []
+    current = ""
     for unit in units:
         candidate = f"{current}{joiner}{unit}" if current else unit
         if current and fonts.width(candidate, _REFERENCE_SIZE) > target * 1.05 and len(lines) < count - 1:
@@ -86,8 +87,8 @@ def area_colours(canvas: Image.Image, box: Box) -> tuple[RGB, float, float]:
     """What is under `box`: its typical (median) colour, its busyness (spread of brightness) and opacity."""
     region = np.asarray(canvas.crop(box).convert("RGBA").resize((64, 64)), dtype=np.float32)
     pixels = region[..., :3].reshape(-1, 3)
-    typical: RGB = tuple(int(v) for v in np.median(pixels, axis=0))  # type: ignore[assignment]
-    return typical, float(pixels.mean(-1).std()), float(region[..., 3].mean()) / 255
+    red, green, blue = (int(v) for v in np.median(pixels, axis=0))
+    return (red, green, blue), float(pixels.mean(-1).std()), float(region[..., 3].mean()) / 255
 
 
 def choose_look(canvas: Image.Image, box: Box, preferred: RGB, style: str) -> TextLook:

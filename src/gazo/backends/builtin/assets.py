@@ -114,7 +114,7 @@ class AssetLibrary:
         table = embed_assets(self.assets, self.embedder)
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            np.savez(cache_dir / EMBEDDINGS_FILE, **table)
+            np.savez(cache_dir / EMBEDDINGS_FILE, allow_pickle=False, **table)  # numeric arrays only
         return (
             dequantise(table["label_rows"], table["label_scale"]),
             dequantise(table["full_rows"], table["full_scale"]),

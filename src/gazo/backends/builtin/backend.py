@@ -7,12 +7,13 @@ typesets quoted text exactly; edits fill masks with subjects, text, colour or a 
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -25,7 +26,7 @@ from gazo.backends.builtin.edit import plan_edit
 from gazo.backends.builtin.prompt import Design, parse_prompt
 from gazo.backends.builtin.scene import plan_scene
 from gazo.backends.builtin.semantic import Embedder
-from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
+from gazo.jobs import EditJob, Fidelity, GenerateJob, ProgressFn, Quality
 from gazo.typography.fonts import Fonts
 
 logger = logging.getLogger(__name__)
@@ -38,12 +39,12 @@ DESCRIPTION = (
 
 class BuiltinOptions(BackendOptions):
     render_scale: dict[Quality, float] = Field(
-        default_factory=lambda: {"low": 0.5, "medium": 1.0, "high": 1.0},
+        default_factory=lambda: dict[Quality, float]({"low": 0.5, "medium": 1.0, "high": 1.0}),
         description="Scale at which each quality is drawn before resizing to the asked size "
         "(low = half size, about 3x faster).",
     )
-    restyle: dict[Literal["low", "high"], float] = Field(
-        default_factory=lambda: {"low": 0.35, "high": 0.0},
+    restyle: dict[Fidelity, float] = Field(
+        default_factory=lambda: dict[Fidelity, float]({"low": 0.35, "high": 0.0}),
         description="How far an unmasked edit pulls the image toward the prompt's colours or the "
         "references' palette, by `input_fidelity` (0 keeps its colours).",
     )
@@ -71,12 +72,14 @@ class BuiltinBackend(ImageBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        side = self.options.max_side
-        self.capabilities = self.capabilities.model_copy(
-            update={"max_side": side, "max_pixels": min(self.capabilities.max_pixels, side * side)}
-        )
         self.library: AssetLibrary | None = None
         self.fonts: Fonts | None = None
+
+    def configured_capabilities(self) -> Capabilities:
+        side, declared = self.options.max_side, type(self).capabilities
+        return declared.model_copy(
+            update={"max_side": side, "max_pixels": min(declared.max_pixels, side * side)}
+        )
 
     def describe(self) -> str:
         return DESCRIPTION
@@ -141,7 +144,7 @@ class BuiltinBackend(ImageBackend):
         for step in range(1, len(STAGES) + 1):
             current = [next(run) for run in runs]
             snapshot = list(current)
-            progress(step, len(STAGES), lambda shots=snapshot: [_at_size(s.copy(), job) for s in shots])
+            progress(step, len(STAGES), functools.partial(_copies_at_size, snapshot, job))
         return [_at_size(image, job) for image in current]
 
     def _loaded(self) -> tuple[AssetLibrary, Fonts]:
@@ -155,6 +158,11 @@ def _design(job: GenerateJob) -> Design:
     design = parse_prompt(job.prompt)
     design.text.extend(text for text in job.text if text not in design.text)
     return design
+
+
+def _copies_at_size(images: list[Image.Image], job: GenerateJob) -> list[Image.Image]:
+    """Previews of a stage: copies, since the stage's images are drawn on further."""
+    return [_at_size(image.copy(), job) for image in images]
 
 
 def _at_size(image: Image.Image, job: GenerateJob) -> Image.Image:

@@ -50,8 +50,10 @@ def draw_stages(
         chosen = scene.subjects[spot.subject]
         if chosen.image is not None:
             icon = chosen.image.resize((spot.side, spot.side), Image.Resampling.LANCZOS)
+        elif chosen.asset is not None:
+            icon = library.render(chosen.asset, spot.side)
         else:
-            icon = library.render(chosen.asset, spot.side)  # type: ignore[arg-type]
+            continue  # a subject is an asset or an image; nothing to draw otherwise
         draw_icon(canvas, icon, spot, scene, colour=chosen.colour)
     yield canvas
     # 3. Text: exactly as quoted, the largest size that fits its box

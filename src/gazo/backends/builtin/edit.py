@@ -72,7 +72,8 @@ def _into_mask(scene: Scene, mask: np.ndarray) -> Scene:
     """The subject on the mask's largest free circle; text in the mask's box (below a subject)."""
     padded = np.pad(mask.astype(np.uint8), 1)  # the image edge bounds the circle too
     distance = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    row, column = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    y, x = int(row), int(column)
     radius = float(distance[y, x])
     rows, columns = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)

@@ -46,8 +46,8 @@ def _coarse_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     scale = _WORK_SIDE / max(height, width)
     small = (max(8, round(width * scale)), max(8, round(height * scale)))
     small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
-    small_hole = (cv2.resize(hole, small, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
+    shrunk_hole = (cv2.resize(hole, small, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
+    small_hole = cv2.dilate(shrunk_hole, np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
     return cv2.resize(filled, (width, height), interpolation=cv2.INTER_CUBIC)
 
@@ -59,8 +59,8 @@ def _add_texture(
     ring = cv2.dilate(mask.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool) & ~mask
     detail = rgb.astype(np.float32) - cv2.GaussianBlur(rgb, (0, 0), 2).astype(np.float32)
     strength = float(detail[ring].std()) if ring.any() else 0.0
-    grain = rng.normal(0, min(strength, 12.0), mask.shape).astype(np.float32)
-    grain = cv2.GaussianBlur(grain, (0, 0), 0.7)[..., None]
+    noise = rng.normal(0, min(strength, 12.0), mask.shape).astype(np.float32)
+    grain = cv2.GaussianBlur(noise, (0, 0), 0.7)[..., None]
     return np.clip(filled.astype(np.float32) + grain, 0, 255)
 
 

@@ -131,7 +131,9 @@ def reference_colours(references: tuple[Image.Image, ...], count: int = 4) -> li
     quantised = pooled.quantize(count, method=Image.Quantize.MEDIANCUT)
     palette = quantised.getpalette() or []
     counts = sorted(quantised.getcolors() or [], reverse=True)
-    return [tuple(palette[3 * i : 3 * i + 3]) for _, i in counts]  # type: ignore[misc]
+    # a "P" image counts palette indices
+    starts = [3 * index for _, index in counts if isinstance(index, int)]
+    return [(palette[start], palette[start + 1], palette[start + 2]) for start in starts]
 
 
 def _saturation(rgb: RGB) -> float:
@@ -143,4 +145,5 @@ def _jitter(rgb: RGB, rng: np.random.Generator) -> RGB:
     h, light, s = colorsys.rgb_to_hls(*(c / 255 for c in rgb))
     h = (h + rng.uniform(-0.02, 0.02)) % 1.0
     light = min(1.0, max(0.0, light + rng.uniform(-0.05, 0.05)))
-    return tuple(round(c * 255) for c in colorsys.hls_to_rgb(h, light, s))  # type: ignore[return-value]
+    red, green, blue = colorsys.hls_to_rgb(h, light, s)
+    return round(red * 255), round(green * 255), round(blue * 255)

@@ -228,7 +228,7 @@ def _apply_japanese(reader: _Clause, word: str, kind: str, value: object) -> Non
         reader.words, reader.japanese = [str(value)], False
         reader.flush()
     elif kind == "number":
-        reader.count = int(value)  # type: ignore[call-overload]
+        reader.count = int(str(value))  # the numbers table maps words to ints
     elif kind == "style":
         design.styles.append(str(value))
     elif kind == "mood":
@@ -255,4 +255,5 @@ def _unknown_subject(reader: _Clause, run: str) -> None:
 def shade(rgb: RGB, amount: float) -> RGB:
     """Lighten (amount > 0, toward white) or darken (amount < 0, toward black)."""
     target = 255 if amount > 0 else 0
-    return tuple(round(c + (target - c) * abs(amount)) for c in rgb)  # type: ignore[return-value]
+    red, green, blue = (round(c + (target - c) * abs(amount)) for c in rgb)
+    return red, green, blue

@@ -100,8 +100,8 @@ def plan_scene(
     subjects = choose_subjects(design, library, rng, variation, fallback=hero)
     palette = choose_palette(design, rng, references)
     if hero and not subjects and palette.decor and not design.text:
-        hero = library.by_name.get(palette.decor[0])
-        subjects = [Chosen(hero, None, 1)] if hero else []
+        stand_in = library.by_name.get(palette.decor[0])
+        subjects = [Chosen(stand_in, None, 1)] if stand_in else []
     instances = [i for i, chosen in enumerate(subjects) for _ in range(chosen.count)][:MAX_INSTANCES]
     layout = plan_layout(design, size, instances, rng)
     scene = Scene(design, size, palette, _background_kind(design, palette, rng), subjects, layout)

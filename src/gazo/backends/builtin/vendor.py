@@ -12,6 +12,7 @@ already in `data/` (after the encoder in `gazo.embedding` changes; no tarballs n
 
 from __future__ import annotations
 
+import functools
 import json
 import lzma
 import sys
@@ -95,15 +96,15 @@ def main(folder: Path, data_dir: Path = DATA_DIR) -> None:
             for a in assets
         ],
     }
-    compact = {"separators": (",", ":"), "ensure_ascii": False}
-    (data_dir / INDEX_FILE).write_bytes(lzma.compress(json.dumps(index, **compact).encode(), preset=9))
-    (data_dir / ICONS_FILE).write_bytes(lzma.compress(json.dumps(bodies, **compact).encode(), preset=9))
+    compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
+    (data_dir / INDEX_FILE).write_bytes(lzma.compress(compact(index).encode(), preset=9))
+    (data_dir / ICONS_FILE).write_bytes(lzma.compress(compact(bodies).encode(), preset=9))
     write_embeddings(assets, data_dir)
     print(f"{len(assets)} assets written to {data_dir}")
 
 
 def write_embeddings(assets: list[Asset], data_dir: Path = DATA_DIR) -> None:
-    np.savez(data_dir / EMBEDDINGS_FILE, **embed_assets(assets, Embedder()))
+    np.savez(data_dir / EMBEDDINGS_FILE, allow_pickle=False, **embed_assets(assets, Embedder()))
 
 
 if __name__ == "__main__":
