@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Literal
 
 from PIL import Image
@@ -61,7 +61,6 @@ class GenerateJob:
     background: Background = "opaque"
     seed: int | None = None
     partial_images: int = 0
-    options: dict[str, object] = field(default_factory=dict)
     text: tuple[str, ...] = ()  # set exactly (quoted in the prompt or sent as `text`); first = headline
 
 

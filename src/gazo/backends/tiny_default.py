@@ -1,4 +1,4 @@
-"""The offline default model until the built-in engine lands: a tiny random pipeline built on first load.
+"""`tiny`: a tiny random diffusers pipeline built on first load, for tests and plumbing checks offline.
 
 It goes through exactly the path a real model does (`save_pretrained` once into the data dir, then
 `from_pretrained` from that folder), so `gazo serve` on a fresh, offline machine exercises the

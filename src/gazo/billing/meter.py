@@ -58,7 +58,8 @@ __all__ = [
     "Reservation",
 ]
 
-_OPERATIONS = {"generation": "generation", "generate": "generation", "edit": "edit", "variation": "variation"}
+#: What the service books a request as (the usage API's `operation` values gazo serves).
+_OPERATIONS = frozenset({"generation", "edit"})
 _CONFLICT_RETRY_S = 2
 
 
@@ -334,9 +335,6 @@ class Meter:
             return responses.purge_expired(session=session, now=now or utcnow())
 
     # 5. Reading
-    def rate_limit_headers(self, caller: Caller) -> dict[str, str]:
-        return self.limiter.peek(caller.identity, rpm=caller.rpm, ipm=caller.ipm).headers()
-
     def usage_buckets(self, caller: Caller, **params: Any) -> dict[str, Any]:
         """``GET /v1/organization/usage/images`` (see :func:`gazo.billing.reports.usage_images`)."""
         return reports.usage_images(self.database, caller, **params)
@@ -357,7 +355,6 @@ def _idempotency(caller: Caller, key: str | None, fingerprint: bytes | None) -> 
 
 
 def _check_operation(operation: str) -> str:
-    canonical = _OPERATIONS.get(operation.removeprefix("image."))
-    if canonical is None:
+    if operation not in _OPERATIONS:
         raise InvalidRequest(f"unknown operation {operation!r}", param="operation")
-    return canonical
+    return operation
