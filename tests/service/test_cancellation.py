@@ -9,36 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from gazo.billing.values import Caller
 from gazo.jobs import ImageRequest
-from gazo.service import ImageService
-from gazo.settings import ModelSpec, Settings
+from gazo.service import ImageService, RequestContext
 
 TRIES = 25
 #: The operator at their own machine, as the in-process CLI calls the service.
 OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True, key_name="test operator")
-
-
-@pytest.fixture
-async def service(shared_data_dir: Path, tmp_path: Path) -> AsyncIterator[ImageService]:
-    spec = ModelSpec(
-        name="fast-steps",
-        backend="tiny",
-        source=str(shared_data_dir / "models" / "gazo-tiny-sd"),
-        options={"steps": {"low": 2, "medium": 5000}, "torch_threads": 1},
-    )
-    running = ImageService.from_settings(Settings(data_dir=tmp_path, models=[spec], hub_offline=True))
-    await running.start()
-    while not running.health().ready:
-        assert "failed" not in str(running.health().models)
-        await asyncio.sleep(0.05)
-    yield running
-    await running.close()
 
 
 def sample(service: ImageService, name: str, **labels: str) -> float:
@@ -48,10 +26,9 @@ def sample(service: ImageService, name: str, **labels: str) -> float:
 
 async def test_every_cancellation_stops_its_job(service: ImageService) -> None:
     request = ImageRequest(prompt="x", size="64x64", quality="medium", seed=1)
-    prepared = await service.prepare(request, OPERATOR)
     scatter = random.Random(7)
     for attempt in range(TRIES):
-        work = asyncio.ensure_future(service.create(prepared, OPERATOR, request_id=f"req_{attempt}"))
+        work = asyncio.ensure_future(service.create(request, RequestContext(OPERATOR, f"req_{attempt}")))
         while sample(service, "gazo_queue_wait_seconds_count") == attempt:  # until the model takes it
             await asyncio.sleep(0.002)
         await asyncio.sleep(scatter.uniform(0.0, 0.05))

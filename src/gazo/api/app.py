@@ -18,7 +18,7 @@ from gazo.api.gate import RequestGate, is_loopback_name
 from gazo.api.openapi import install_openapi
 from gazo.api.routes import health, images, models, provenance, usage, web
 from gazo.api.shutdown import ShutdownCutoff
-from gazo.service import ImageService
+from gazo.service import ImageService, ModelCatalog, UsageReports
 from gazo.settings import Settings
 from gazo.version import __version__
 
@@ -33,6 +33,7 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
         running = service or ImageService.from_settings(settings)
         await running.start()
         app.state.service = running
+        _install_desks(app, running)
         mode = await asyncio.to_thread(running.auth_mode, allow_open=allow_open)
         _log_address(settings)
         _log_auth_mode(mode, settings)
@@ -50,6 +51,15 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
         app.include_router(module.router)
     install_openapi(app, settings.server)
     return app
+
+
+def _install_desks(app: FastAPI, service: ImageService) -> None:
+    """The read-only parts beside the request path, each on `app.state` for its routes: the model
+    catalogue (with prices), the usage reports, and provenance (verification, the trust anchor). Wired
+    here, once, so no route reaches through the service into its engine or meter."""
+    app.state.models = ModelCatalog(service.engine, service.meter.prices)
+    app.state.usage = UsageReports(service.meter)
+    app.state.provenance = service.provenance
 
 
 def _log_address(settings: Settings) -> None:

@@ -6,22 +6,44 @@ worker thread, a thread hop per dependency per request (refusals included) for n
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from gazo.api.gate import caller_of, is_loopback_name, request_id_of
 from gazo.billing.values import Caller
 from gazo.errors import Unavailable
-from gazo.service import ImageService
+from gazo.provenance import Provenance
+from gazo.service import ImageService, ModelCatalog, UsageReports
 from gazo.settings import Settings
 
 
-async def get_service(request: Request) -> ImageService:
-    service: ImageService | None = getattr(request.app.state, "service", None)
-    if service is None:
+def _started(request: Request, name: str) -> Any:
+    """A part the lifespan puts on `app.state` once the service has started; 503 until then."""
+    part = getattr(request.app.state, name, None)
+    if part is None:
         raise Unavailable("gazo is starting up; retry shortly.")
+    return part
+
+
+async def get_service(request: Request) -> ImageService:
+    service: ImageService = _started(request, "service")
     return service
+
+
+async def get_models(request: Request) -> ModelCatalog:
+    models: ModelCatalog = _started(request, "models")
+    return models
+
+
+async def get_usage(request: Request) -> UsageReports:
+    usage: UsageReports = _started(request, "usage")
+    return usage
+
+
+async def get_provenance(request: Request) -> Provenance:
+    provenance: Provenance = _started(request, "provenance")
+    return provenance
 
 
 async def get_settings(request: Request) -> Settings:
@@ -30,6 +52,9 @@ async def get_settings(request: Request) -> Settings:
 
 
 ServiceDep = Annotated[ImageService, Depends(get_service)]
+ModelsDep = Annotated[ModelCatalog, Depends(get_models)]
+UsageDep = Annotated[UsageReports, Depends(get_usage)]
+ProvenanceDep = Annotated[Provenance, Depends(get_provenance)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

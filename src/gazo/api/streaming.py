@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from gazo.api.disconnect import ClientGone, unless_client_leaves
 from gazo.api.errors import to_gazo_error
-from gazo.service import FinalImage, PartialImage, PreparedRequest
+from gazo.service import FinalImage, PartialImage, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -32,70 +32,50 @@ def sse(event: str, payload: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
-def describe_output(prepared: PreparedRequest) -> dict[str, Any]:
-    """The concrete output fields every response and event repeats."""
-    job = prepared.job
-    return {
-        "background": job.background,
-        "output_format": prepared.request.output_format,
-        "quality": job.quality,
-        "size": str(job.size),
-    }
-
-
-async def image_events(
-    prepared: PreparedRequest, events: AsyncIterator[PartialImage | FinalImage | object]
-) -> AsyncIterator[bytes]:
-    """Encode service events as SSE; `events` must already be past admission. An image's event (a
-    megabyte or more of base64 and JSON) is built off the event loop."""
+async def image_events(submission: Submission) -> AsyncIterator[bytes]:
+    """Encode a Submission's events as SSE. An image's event (a megabyte or more of base64 and JSON) is
+    built off the event loop."""
     try:
-        async for event in events:
+        async for event in submission:
             if isinstance(event, PartialImage | FinalImage):
-                yield await asyncio.to_thread(image_event, prepared, event)
+                yield await asyncio.to_thread(image_event, submission, event)
     except Exception as error:
         failure = to_gazo_error(error)
         yield sse("error", {"type": "error", **failure.to_body()})
     finally:  # a client that went away cancels its job at the next denoising step
-        await events.aclose()  # type: ignore[attr-defined]
+        await submission.aclose()
 
 
-def image_event(prepared: PreparedRequest, event: PartialImage | FinalImage) -> bytes:
+def image_event(submission: Submission, event: PartialImage | FinalImage) -> bytes:
     """One `partial_image` or `completed` event, as openai-python parses it."""
-    prefix = "image_edit" if prepared.request.is_edit else "image_generation"
+    prefix = f"image_{submission.operation}"
     payload: dict[str, Any] = {
         "b64_json": base64.b64encode(event.data).decode(),
-        **describe_output(prepared),
+        **submission.output.fields(),
         "created_at": int(time.time()),
     }
     if isinstance(event, PartialImage):
         payload.update(type=f"{prefix}.partial_image", partial_image_index=event.partial_index)
     else:
         payload.update(type=f"{prefix}.completed", usage=event.usage.to_openai_dict())
-        if prepared.request.safety_identifier:
-            payload["safety_identifier"] = prepared.request.safety_identifier
-        if extensions := prepared.extensions():
-            payload["gazo"] = extensions
+        if submission.safety_identifier:
+            payload["safety_identifier"] = submission.safety_identifier
+        if submission.extensions:
+            payload["gazo"] = submission.extensions
     return sse(payload["type"], payload)
 
 
 class ImageEventStream(StreamingResponse):
-    """The SSE response of a streamed request, from the service's events past their `Accepted`.
+    """The SSE response of a streamed request: a Submission's events (the request is already accepted).
 
-    However it ends (finished, client gone, server stopping), it closes those events, which stops the
+    However it ends (finished, client gone, server stopping), it closes the Submission, which stops the
     job at its next step and settles its reservation, and then calls `on_close` (the request's place
     in the line)."""
 
-    def __init__(
-        self,
-        prepared: PreparedRequest,
-        events: AsyncIterator[object],
-        *,
-        headers: dict[str, str],
-        request_id: str,
-        on_close: Callable[[], None],
-    ) -> None:
-        super().__init__(image_events(prepared, events), media_type="text/event-stream", headers=headers)
-        self.events, self.request_id, self.on_close = events, request_id, on_close
+    def __init__(self, submission: Submission, *, request_id: str, on_close: Callable[[], None]) -> None:
+        headers = {**submission.headers, "x-request-id": request_id}
+        super().__init__(image_events(submission), media_type="text/event-stream", headers=headers)
+        self.submission, self.request_id, self.on_close = submission, request_id, on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -105,6 +85,6 @@ class ImageEventStream(StreamingResponse):
         finally:
             try:
                 await self.body_iterator.aclose()  # type: ignore[attr-defined]
-                await self.events.aclose()  # type: ignore[attr-defined]
+                await self.submission.aclose()
             finally:
                 self.on_close()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import click
 from rich.console import Console
@@ -21,9 +22,11 @@ from gazo.cli.errors import fail, next_step
 from gazo.cli.options import load_settings, settings_options
 from gazo.cli.remote import RemoteImages
 from gazo.errors import GazoError
-from gazo.jobs import ImageRequest, Placement, Upload
-from gazo.service import FinalImage, ImageService, PartialImage, Step
+from gazo.jobs import ImageRequest, OutputFormat, Placement, Upload
+from gazo.service import FinalImage, ImageService, PartialImage, RequestContext, Step, Submission
 from gazo.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Whoever runs the CLI holds the data dir and so the keys: metered as the operator, not as a key.
 OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True, key_name="gazo CLI")
@@ -77,7 +80,7 @@ _OUTPUT_OPTIONS = (
 )
 
 
-def output_options(command: click.Command) -> click.Command:
+def output_options(command: F) -> F:
     for option in reversed(_OUTPUT_OPTIONS):
         command = option(command)
     return command
@@ -96,10 +99,10 @@ def generate(
     api_key: str | None,
     data_dir: Path | None,
     config_file: Path | None,
-    **fields: object,
+    **fields: Any,  # the request's fields, as click parsed them (ImageRequest checks them)
 ) -> None:
     """Generate images from PROMPT."""
-    request = ImageRequest(prompt=prompt, output_format=_format_of(output), **fields)  # type: ignore[arg-type]
+    request = ImageRequest(prompt=prompt, output_format=_format_of(output), **fields)
     source = _Source(server, api_key, None if server else load_settings(config_file, data_dir))
     _run(request, output, source, as_json=as_json, open_files=open_files)
 
@@ -133,21 +136,21 @@ def edit(
     api_key: str | None,
     data_dir: Path | None,
     config_file: Path | None,
-    **fields: object,
+    **fields: Any,  # the request's fields, as click parsed them (ImageRequest checks them)
 ) -> None:
     """Edit IMAGES (the first is edited, the others are references)."""
     uploads = tuple(Upload(data=path.read_bytes(), filename=path.name) for path in images)
     mask_upload = Upload(data=mask.read_bytes(), filename=mask.name) if mask else None
     request = ImageRequest(
         prompt=prompt, output_format=_format_of(output), images=uploads, mask=mask_upload, **fields
-    )  # type: ignore[arg-type]
+    )
     source = _Source(server, api_key, None if server else load_settings(config_file, data_dir))
     _run(request, output, source, as_json=as_json, open_files=open_files)
 
 
-def _format_of(output: Path) -> str:
+def _format_of(output: Path) -> OutputFormat:
     suffix = output.suffix.lower().lstrip(".")
-    formats = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
+    formats: dict[str, OutputFormat] = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
     if suffix not in formats:
         raise click.BadParameter(
             "the output file must end in .png, .jpg, .jpeg or .webp", param_hint="--output"
@@ -181,60 +184,73 @@ def _run(request: ImageRequest, output: Path, source: _Source, *, as_json: bool,
 
 
 async def _render(request: ImageRequest, output: Path, source: _Source) -> tuple[list[Path], dict[str, Any]]:
-    """Write each final image as it arrives, counting steps and previews on a bar on stderr."""
-    written: list[Path] = []
-    usage = TokenUsage(0, 0, 0)
-    remote = RemoteImages(request, source.url, source.api_key) if source.url is not None else None
+    """Write each final image as it arrives, counting steps and previews on a bar on stderr; returns
+    the files and the summary `--json` prints (what the server or service settled on, and the usage)."""
     with _Bar(request) as bar:
-        if remote is not None:
-            events = remote.stream()
+        if source.url is not None:
+            remote = RemoteImages(request, source.url, source.api_key)
+            written, usage = await _write_all(remote.stream(), output, request.n, bar)
+            concrete = remote.output.to_json() if remote.output else {}  # known once its images arrived
+            summary = {"server": remote.server, "model": request.model, **concrete}
         else:
             service = ImageService.from_settings(source.settings)  # type: ignore[arg-type]
             await service.start()
-            summary = {}
-            events = _in_process(service, request, bar, summary)
-        async for event in events:
-            if isinstance(event, Step):
-                bar.step(event.step, event.total)
-            elif isinstance(event, PartialImage):
-                bar.preview()
-            elif isinstance(event, FinalImage):
-                written.append(_write(output, event.image_index, request.n, event.data))
-                usage = usage + event.usage
-                bar.final()
-    if remote is not None:  # what the server settled on, known once its images arrived
-        concrete = remote.output.to_json() if remote.output else {}
-        summary = {"server": remote.server, "model": request.model, **concrete}
+            try:
+                submission = await _submit_in_process(service, request)
+                bar.rendering()
+                async with aclosing(submission):
+                    written, usage = await _write_all(submission, output, request.n, bar)
+            finally:
+                await service.close()
+            summary = _summary(submission)
     return written, {**summary, "usage": usage.to_openai_dict()}
 
 
-async def _in_process(
-    service: ImageService, request: ImageRequest, bar: _Bar, summary: dict[str, Any]
-) -> AsyncIterator[Step | PartialImage | FinalImage]:
-    """The service's own stream, once the model is loaded; `summary` gets the concrete job fields."""
-    try:
-        while not service.health().ready:
-            failed = {
-                name: state for name, state in service.health().models.items() if state.startswith("failed")
-            }
-            if failed:
-                fail(
-                    f"model failed to load: {failed}",
-                    "check the [[models]] entry (`gazo models list` shows the configuration); "
-                    "`gazo pull HUB_ID` fetches a hub model's weights.",
-                )
-            await asyncio.sleep(0.1)
-        prepared = await service.prepare(request, OPERATOR)
-        job = prepared.job
-        summary.update(model=job.model, size=str(job.size), quality=job.quality, background=job.background)
-        if extensions := prepared.extensions():
-            summary["gazo"] = extensions
-        bar.rendering()
-        async for event in service.stream(prepared, OPERATOR, request_id=f"cli_{uuid.uuid4().hex[:24]}"):
-            if isinstance(event, Step | PartialImage | FinalImage):
-                yield event
-    finally:
-        await service.close()
+async def _write_all(
+    events: AsyncIterable[Step | PartialImage | FinalImage], output: Path, n: int, bar: _Bar
+) -> tuple[list[Path], TokenUsage]:
+    written: list[Path] = []
+    usage = TokenUsage(0, 0, 0)
+    async for event in events:
+        if isinstance(event, Step):
+            bar.step(event.step, event.total)
+        elif isinstance(event, PartialImage):
+            bar.preview()
+        elif isinstance(event, FinalImage):
+            written.append(_write(output, event.image_index, n, event.data))
+            usage = usage + event.usage
+            bar.final()
+    return written, usage
+
+
+async def _submit_in_process(service: ImageService, request: ImageRequest) -> Submission:
+    """The service's own path, as the operator, once the model is loaded."""
+    while not service.health().ready:
+        failed = {
+            name: state for name, state in service.health().models.items() if state.startswith("failed")
+        }
+        if failed:
+            fail(
+                f"model failed to load: {failed}",
+                "check the [[models]] entry (`gazo models list` shows the configuration); "
+                "`gazo pull HUB_ID` fetches a hub model's weights.",
+            )
+        await asyncio.sleep(0.1)
+    return await service.submit(request, RequestContext(OPERATOR, f"cli_{uuid.uuid4().hex[:24]}"))
+
+
+def _summary(submission: Submission) -> dict[str, Any]:
+    """The concrete job fields an in-process run settled on."""
+    output = submission.output
+    summary: dict[str, Any] = {
+        "model": submission.model,
+        "size": output.size,
+        "quality": output.quality,
+        "background": output.background,
+    }
+    if submission.extensions:
+        summary["gazo"] = submission.extensions
+    return summary
 
 
 class _Bar:

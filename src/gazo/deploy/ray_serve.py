@@ -105,7 +105,8 @@ def build_application(settings: Settings) -> serve.Application:
             }
         }
     )
-    worker = serve.deployment(ModelWorker)
+    # `deployment()(cls)`, not `deployment(cls)`: the same at run time, and the form Ray's overloads type
+    worker = serve.deployment()(ModelWorker)
     workers = {
         spec.name: worker.options(
             name=f"ModelWorker-{spec.name}",
@@ -119,7 +120,7 @@ def build_application(settings: Settings) -> serve.Application:
         ).bind(data, spec.name)
         for spec in settings.served_models()
     }
-    gateway = serve.deployment(serve.ingress()(Gateway))
+    gateway = serve.deployment()(serve.ingress()(Gateway))
     return gateway.options(
         name="Gateway",
         ray_actor_options={"num_cpus": options.num_cpus},

@@ -1,7 +1,9 @@
 """The one ordered request path, shared by HTTP, the CLI and Ray.
 
-check → render on the engine → keep unmasked pixels → encode → sign → count usage. Because every
-transport calls this class, none of them can skip a gate.
+`submit`: check → moderate inputs → reserve → queue, every refusal raised before a transport commits to
+a response; then the `Submission`'s events: render on the engine → keep unmasked pixels → encode →
+sign → charge. Because every transport calls `submit` (or `create`, which collects a Submission) and
+only formats what comes back, none of them can skip a gate or needs to know how a request was checked.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, suppress
-from dataclasses import dataclass, field
+from typing import cast
 
 from gazo.billing.idempotency import StoredImage, StoredResponse
 from gazo.billing.meter import Meter
@@ -24,66 +26,43 @@ from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import ContentPolicyViolation, RequestTimeout
 from gazo.jobs import EditJob, ImageRequest, Job, Progress, RenderedImage
 from gazo.moderation import Moderation
-from gazo.provenance import Provenance, VerificationReport
+from gazo.provenance import Provenance
+from gazo.service.catalog import ModelCatalog, ModelEntry, UsageReports
 from gazo.service.checks import PreparedRequest, prepare
 from gazo.service.finishing import OutputFinisher, refuse
 from gazo.service.housekeeping import start_housekeeping
+from gazo.service.submission import (
+    Event,
+    FinalImage,
+    ImageResult,
+    Output,
+    PartialImage,
+    RequestContext,
+    Step,
+    Submission,
+)
 from gazo.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Accepted", "FinalImage", "ImageResult", "ImageService", "PartialImage", "PreparedRequest", "Step"]
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """The job is paid for and queued; nothing can refuse it any more but a failure.
-
-    `headers` are the caller's rate-limit headers, for the response. `created` is set on an idempotent
-    replay: when the response replayed was first made."""
-
-    headers: dict[str, str] = field(default_factory=dict)
-    created: int | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    """A denoising step finished (for progress bars)."""
-
-    step: int
-    total: int
-
-
-@dataclass(frozen=True)
-class PartialImage:
-    """An intermediate decode of image `image_index`, the `partial_index`-th sent for it."""
-
-    image_index: int
-    partial_index: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class FinalImage:
-    """A finished, encoded and signed image, with the share of the request's usage it accounts for."""
-
-    image_index: int
-    data: bytes
-    usage: TokenUsage
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """A whole non-streamed response."""
-
-    created: int
-    images: list[bytes]
-    usage: TokenUsage
-    headers: dict[str, str] = field(default_factory=dict)
+__all__ = [
+    "FinalImage",
+    "ImageResult",
+    "ImageService",
+    "ModelCatalog",
+    "ModelEntry",
+    "Output",
+    "PartialImage",
+    "RequestContext",
+    "Step",
+    "Submission",
+    "UsageReports",
+]
 
 
 class ImageService:
-    """Generations and edits, from a checked request to signed bytes and usage."""
+    """Generations and edits, from a request to signed bytes and usage: `submit` (or `create`) is the
+    one entry; the rest serves the gate (authentication) and the health routes."""
 
     def __init__(
         self, engine: Engine, settings: Settings, provenance: Provenance, meter: Meter, moderation: Moderation
@@ -147,10 +126,62 @@ class ImageService:
     def metrics_text(self) -> bytes:
         return self.engine.metrics_text()
 
-    async def prepare(self, request: ImageRequest, caller: Caller) -> PreparedRequest:
-        """Every check that can refuse `request`, run before any work (decoding runs off the event loop).
+    def admit(self, request: ImageRequest) -> Admission:
+        """A place in the line of the model `request` names, before any check, charge or database write:
+        a full line refuses at once (`Overloaded`, 429) and an unknown model with 404, without a thread.
+        Release it when the request ends (`with admission:`); pass it to `submit` or `create` so the
+        engine can free it as soon as the model takes the job."""
+        return self.engine.admit(self.engine.resolve(request.model).name)
 
-        `caller` picks the organisation rules and allow-lists moderation applies."""
+    async def submit(
+        self, request: ImageRequest, context: RequestContext, admission: Admission | None = None
+    ) -> Submission:
+        """Run everything that can refuse `request`, then hand back its accepted `Submission`.
+
+        In order: the checks against the model (decoding runs off the event loop), input moderation,
+        the reservation (rate limits, budget, idempotency) and the engine's queue. Each refusal raises
+        here, before a transport commits to a response (a stream's status line, say). A retry of a
+        succeeded request (same Idempotency-Key and body) gets that request's stored images, rendering
+        nothing. Close the Submission when done with it: that settles the reservation."""
+        prepared = await self._prepare(request, context.caller)
+        reservation = await self._reserve_or_undo(prepared, context)
+        if reservation.replay is not None:
+            replay = reservation.replay
+            return _submission(prepared, reservation, _replay(replay), created=replay.created)
+        events = self._run(prepared, reservation, admission)
+        submission = _submission(prepared, reservation, cast(AsyncGenerator[Event, None], events))
+        try:
+            await anext(events)  # `None`: the queue took the job, and nothing but a failure can end it now
+        except BaseException:
+            await events.aclose()
+            raise
+        return submission
+
+    async def create(
+        self, request: ImageRequest, context: RequestContext, admission: Admission | None = None
+    ) -> ImageResult:
+        """Submit `request` and collect every image (the non-streaming response)."""
+        submission = await self.submit(request, context, admission)
+        images: list[bytes] = []
+        usage = TokenUsage(0, 0, 0)
+        async with aclosing(submission):
+            async for event in submission:
+                if isinstance(event, FinalImage):
+                    images.append(event.data)
+                    usage = usage + event.usage
+        return ImageResult(
+            created=submission.created or int(time.time()),
+            images=images,
+            usage=usage,
+            output=submission.output,
+            extensions=submission.extensions,
+            headers=submission.headers,
+            safety_identifier=submission.safety_identifier,
+        )
+
+    async def _prepare(self, request: ImageRequest, caller: Caller) -> PreparedRequest:
+        """The checks against the model, then input moderation (`caller` picks the organisation rules
+        and allow-lists it applies); both off the event loop."""
         model = self.engine.resolve(request.model)
         prepared = await asyncio.to_thread(prepare, request, model, self.settings.server)
         await asyncio.to_thread(self._moderate_inputs, prepared, caller.org_name)
@@ -164,64 +195,22 @@ class ImageService:
             for image in prepared.job.images:
                 refuse(self.moderation.check_image(image, level=level), "image")
 
-    def admit(self, request: ImageRequest) -> Admission:
-        """A place in the line of the model `request` names, before any check, charge or database write:
-        a full line refuses at once (`Overloaded`, 429) and an unknown model with 404, without a thread.
-        Release it when the request ends (`with admission:`); pass it to `stream` or `create` so the
-        engine can free it as soon as the model takes the job."""
-        return self.engine.admit(self.engine.resolve(request.model).name)
-
-    async def create(
-        self,
-        prepared: PreparedRequest,
-        caller: Caller,
-        *,
-        admission: Admission | None = None,
-        **billing: str | None,
-    ) -> ImageResult:
-        """Render and return every image at once (the non-streaming response)."""
-        images: list[bytes] = []
-        usage = TokenUsage(0, 0, 0)
-        headers: dict[str, str] = {}
-        created: int | None = None
-        async with aclosing(self.stream(prepared, caller, admission=admission, **billing)) as events:
-            async for event in events:
-                if isinstance(event, Accepted):
-                    headers, created = event.headers, event.created
-                elif isinstance(event, FinalImage):
-                    images.append(event.data)
-                    usage = usage + event.usage
-        return ImageResult(created=created or int(time.time()), images=images, usage=usage, headers=headers)
-
-    async def stream(
-        self,
-        prepared: PreparedRequest,
-        caller: Caller,
-        *,
-        request_id: str,
-        idempotency_key: str | None = None,
-        admission: Admission | None = None,
-    ) -> AsyncIterator[Accepted | Step | PartialImage | FinalImage]:
-        """Render `prepared`: `Accepted` once paid for and queued, partial images as they form, then each
-        final image. The price is reserved first and settled once: charged when every image is ready,
-        released (no charge) on any failure, block, timeout or departed client. A retry of a succeeded
-        request (same Idempotency-Key and body) gets that request's stored images, rendering nothing."""
+    async def _run(
+        self, prepared: PreparedRequest, reservation: Reservation, admission: Admission | None
+    ) -> AsyncGenerator[Event | None, None]:
+        """Render a reserved job: first `None` once the engine queued it, then steps, partial images as
+        they form and each final image. The reservation is settled exactly once: charged when every
+        image is ready, released (no charge) on any failure, block, timeout or departed client."""
         job, started = prepared.job, time.monotonic()
-        reservation = await self._reserve_or_undo(prepared, caller, request_id, idempotency_key)
-        if reservation.replay is not None:
-            yield Accepted(headers=reservation.rate_limit_headers, created=reservation.replay.created)
-            for image in reservation.replay.images:
-                yield FinalImage(image_index=image.index, data=image.data, usage=image.usage)
-            return
         finishing: list[tuple[int, asyncio.Future[bytes]]] = []  # (image index, its signed bytes)
+        partials_sent = [0] * job.n
         try:
-            partials_sent = [0] * job.n
             async for event in self._render(job, admission):
                 if isinstance(event, RenderedImage):  # finished while the engine hands over the next
                     finish = self.finisher.finish(prepared, event.image)
                     finishing.append((event.index, asyncio.ensure_future(finish)))
                 elif event.step == 0:
-                    yield Accepted(headers=reservation.rate_limit_headers)
+                    yield None
                 else:
                     yield Step(step=event.step, total=event.total)
                     for index, preview in enumerate(event.previews[: job.n]):
@@ -230,20 +219,7 @@ class ImageService:
                         partials_sent[index] += 1
             finals = [(index, await task) for index, task in finishing]
             usages = self._usage_per_image(prepared, partials_sent)
-            latency_ms = round((time.monotonic() - started) * 1000)
-            response = StoredResponse(
-                created=int(time.time()),
-                images=tuple(StoredImage(index, data, usages[index]) for index, data in finals),
-            )
-            await asyncio.to_thread(
-                self.meter.commit,
-                reservation,
-                sum(usages, TokenUsage(0, 0, 0)),
-                latency_ms=latency_ms,
-                n=len(finals),
-                prompt=job.prompt,
-                replay_payload=response,
-            )
+            await self._commit(prepared, reservation, finals, usages, time.monotonic() - started)
         except BaseException as error:
             self.meter.release(reservation, status=_release_status(error))  # quick, and must not be cancelled
             _abandon(task for _, task in finishing)
@@ -251,14 +227,33 @@ class ImageService:
         for index, data in finals:
             yield FinalImage(image_index=index, data=data, usage=usages[index])
 
-    async def _reserve_or_undo(
-        self, prepared: PreparedRequest, caller: Caller, request_id: str, idempotency_key: str | None
-    ) -> Reservation:
+    async def _commit(
+        self,
+        prepared: PreparedRequest,
+        reservation: Reservation,
+        finals: list[tuple[int, bytes]],
+        usages: list[TokenUsage],
+        elapsed_s: float,
+    ) -> None:
+        """Charge the request and store its response for idempotent replays."""
+        response = StoredResponse(
+            created=int(time.time()),
+            images=tuple(StoredImage(index, data, usages[index]) for index, data in finals),
+        )
+        await asyncio.to_thread(
+            self.meter.commit,
+            reservation,
+            sum(usages, TokenUsage(0, 0, 0)),
+            latency_ms=round(elapsed_s * 1000),
+            n=len(finals),
+            prompt=prepared.job.prompt,
+            replay_payload=response,
+        )
+
+    async def _reserve_or_undo(self, prepared: PreparedRequest, context: RequestContext) -> Reservation:
         """Reserve in a thread; if the caller leaves meanwhile, the thread still finishes its reservation,
         so wait for it and release it rather than leave money held until the stale sweep."""
-        reserving = asyncio.ensure_future(
-            asyncio.to_thread(self._reserve, prepared, caller, request_id, idempotency_key)
-        )
+        reserving = asyncio.ensure_future(asyncio.to_thread(self._reserve, prepared, context))
         try:
             return await asyncio.shield(reserving)
         except asyncio.CancelledError:
@@ -266,19 +261,17 @@ class ImageService:
                 self.meter.release(await reserving, status="cancelled")
             raise
 
-    def _reserve(
-        self, prepared: PreparedRequest, caller: Caller, request_id: str, idempotency_key: str | None
-    ) -> Reservation:
-        job = prepared.job
+    def _reserve(self, prepared: PreparedRequest, context: RequestContext) -> Reservation:
+        job, idempotency_key = prepared.job, context.idempotency_key
         return self.meter.reserve(
-            caller,
+            context.caller,
             model=job.model,
             operation="edit" if prepared.request.is_edit else "generation",
             size=str(job.size),
             quality=job.quality,
             n=job.n,
             estimate=self._usage(prepared, partial_images=job.n * job.partial_images),
-            request_id=request_id,
+            request_id=context.request_id,
             idempotency_key=idempotency_key,
             fingerprint=prepared.request.fingerprint() if idempotency_key is not None else None,
         )
@@ -305,13 +298,6 @@ class ImageService:
                         f"The request took longer than {limit:g} s and was cancelled."
                     ) from None
                 yield event
-
-    def verify(self, data: bytes, extra_anchors_pem: str | None = None) -> VerificationReport:
-        """Read anyone's Content Credentials, trusting this deployment's root (and `extra_anchors_pem`)."""
-        return self.provenance.verify(data, extra_anchors_pem)
-
-    def trust_anchor_pem(self) -> str:
-        return self.provenance.trust_anchor_pem()
 
     def _usage(self, prepared: PreparedRequest, partial_images: int = 0) -> TokenUsage:
         job = prepared.job
@@ -341,6 +327,37 @@ class ImageService:
         ]
 
 
+def _submission(
+    prepared: PreparedRequest,
+    reservation: Reservation,
+    events: AsyncGenerator[Event, None],
+    created: int | None = None,
+) -> Submission:
+    """What a response says besides its images, read once from the checked request."""
+    job, request = prepared.job, prepared.request
+    return Submission(
+        operation="edit" if request.is_edit else "generation",
+        model=job.model,
+        output=Output(
+            background=job.background,
+            output_format=request.output_format,
+            quality=job.quality,
+            size=str(job.size),
+        ),
+        extensions=prepared.extensions(),
+        events=events,
+        headers=reservation.rate_limit_headers,
+        created=created,
+        safety_identifier=request.safety_identifier,
+    )
+
+
+async def _replay(response: StoredResponse) -> AsyncGenerator[Event, None]:
+    """A stored response's images, as the events of the request that first made them."""
+    for image in response.images:
+        yield FinalImage(image_index=image.index, data=image.data, usage=image.usage)
+
+
 def _abandon(tasks: Iterable[asyncio.Future[bytes]]) -> None:
     """Stop finishing images nobody will receive; a failure already met is read so it is not reported
     as never retrieved (the one that matters is being raised)."""
@@ -354,4 +371,3 @@ def _release_status(error: BaseException) -> str:
     if isinstance(error, GeneratorExit | asyncio.CancelledError):
         return "cancelled"
     return "moderation_blocked" if isinstance(error, ContentPolicyViolation) else "failed"
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,13 +17,12 @@ from gazo.api.disconnect import ClientGone, unless_client_leaves
 from gazo.api.errors import validation_error
 from gazo.api.openapi import IDEMPOTENCY_KEY, IMAGES_RESPONSES, edit_form
 from gazo.api.protocol import Image, ImageEditRequest, ImageGenerateRequest, ImagesResponse
-from gazo.api.streaming import ImageEventStream, describe_output
+from gazo.api.streaming import ImageEventStream
 from gazo.api.uploads import read_form, read_upload
-from gazo.billing.values import Caller
 from gazo.engine.admission import Admission
 from gazo.errors import InvalidRequest
 from gazo.jobs import ImageRequest
-from gazo.service import ImageService
+from gazo.service import ImageService, RequestContext
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +41,8 @@ async def create_image(
     caller: CallerDep,
     request_id: RequestIdDep,
 ) -> Response | StreamingResponse:
-    billing = _Billing(caller, request_id, request.headers.get("idempotency-key"))
-    return await _respond(request, service, body.to_request(), billing, stream=bool(body.stream))
+    context = RequestContext(caller, request_id, request.headers.get("idempotency-key"))
+    return await _respond(request, service, body.to_request(), context, stream=bool(body.stream))
 
 
 @router.post(
@@ -57,8 +55,8 @@ async def create_image_edit(
     request: Request, service: ServiceDep, settings: SettingsDep, caller: CallerDep, request_id: RequestIdDep
 ) -> Response | StreamingResponse:
     limits = settings.server
-    upload, mask = limits.max_upload_bytes, limits.max_mask_bytes
-    file_limits = {"image": upload, "image[]": upload, "mask": mask}
+    upload_limit = limits.max_upload_bytes
+    file_limits = {"image": upload_limit, "image[]": upload_limit, "mask": limits.max_mask_bytes}
     form = await read_form(request, file_limits, max_files=limits.max_input_images + 1, max_fields=100)
     try:
         fields: dict[str, Any] = {}
@@ -82,37 +80,31 @@ async def create_image_edit(
         mask = await read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
     finally:
         await form.close()
-    billing = _Billing(caller, request_id, request.headers.get("idempotency-key"))
+    context = RequestContext(caller, request_id, request.headers.get("idempotency-key"))
     return await _respond(
-        request, service, body.to_edit_request(images, mask), billing, stream=bool(body.stream)
+        request, service, body.to_edit_request(images, mask), context, stream=bool(body.stream)
     )
 
 
-@dataclass(frozen=True)
-class _Billing:
-    caller: Caller
-    request_id: str
-    idempotency_key: str | None
-
-
 async def _respond(
-    http: Request, service: ImageService, request: ImageRequest, billing: _Billing, *, stream: bool
+    http: Request, service: ImageService, request: ImageRequest, context: RequestContext, *, stream: bool
 ) -> Response:
     """1. a place in the model's line (a full one answers 429 here, before any work or database
-    write); 2. checks, reservation and rendering, cancelled the moment the client hangs up."""
+    write); 2. the submission (every refusal) and then the response, cancelled the moment the client
+    hangs up."""
     admission = service.admit(request)
     handed_over = False
     try:
         if stream:
             response: Response = await unless_client_leaves(
-                http.receive, _open_stream(service, request, billing, admission)
+                http.receive, _open_stream(service, request, context, admission)
             )
             handed_over = True  # the stream gives the place back when it ends
         else:
-            response = await unless_client_leaves(http.receive, _create(service, request, billing, admission))
+            response = await unless_client_leaves(http.receive, _create(service, request, context, admission))
         return response
     except ClientGone:
-        logger.info("the client of %s hung up; its request is cancelled", billing.request_id)
+        logger.info("the client of %s hung up; its request is cancelled", context.request_id)
         return Response(status_code=499)  # nobody is listening
     finally:
         if not handed_over:
@@ -120,43 +112,34 @@ async def _respond(
 
 
 async def _open_stream(
-    service: ImageService, request: ImageRequest, billing: _Billing, admission: Admission
+    service: ImageService, request: ImageRequest, context: RequestContext, admission: Admission
 ) -> ImageEventStream:
-    """Everything that can refuse the request runs before the status line: the stream opens once it is
-    paid for and queued."""
-    prepared = await service.prepare(request, billing.caller)
-    options = {"request_id": billing.request_id, "idempotency_key": billing.idempotency_key}
-    events = service.stream(prepared, billing.caller, admission=admission, **options)
-    try:
-        accepted = await anext(events)
-    except BaseException:
-        await events.aclose()
-        raise
-    headers = {**getattr(accepted, "headers", {}), "x-request-id": billing.request_id}
-    return ImageEventStream(
-        prepared, events, headers=headers, request_id=billing.request_id, on_close=admission.release
-    )
+    """The stream opens (status line and all) only once the request is paid for and queued."""
+    submission = await service.submit(request, context, admission)
+    return ImageEventStream(submission, request_id=context.request_id, on_close=admission.release)
 
 
 async def _create(
-    service: ImageService, request: ImageRequest, billing: _Billing, admission: Admission
+    service: ImageService, request: ImageRequest, context: RequestContext, admission: Admission
 ) -> Response:
-    prepared = await service.prepare(request, billing.caller)
-    options = {"request_id": billing.request_id, "idempotency_key": billing.idempotency_key}
-    result = await service.create(prepared, billing.caller, admission=admission, **options)
+    result = await service.create(request, context, admission)
+    output = result.output
 
     def body() -> bytes:  # megabytes of base64 and JSON: built off the event loop
         response = ImagesResponse(
             created=result.created,
+            background=output.background,
             data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
-            safety_identifier=request.safety_identifier,
+            output_format=output.output_format,
+            quality=output.quality,
+            safety_identifier=result.safety_identifier,
+            size=output.size,
             usage=result.usage.to_openai_dict(),
-            gazo=prepared.extensions() or None,
-            **describe_output(prepared),
+            gazo=result.extensions or None,
         )
         return response.model_dump_json(exclude_none=True).encode()
 
-    headers = {**result.headers, "x-request-id": billing.request_id}
+    headers = {**result.headers, "x-request-id": context.request_id}
     return Response(await asyncio.to_thread(body), media_type="application/json", headers=headers)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from gazo.api.deps import CallerDep, ServiceDep
+from gazo.api.deps import CallerDep, UsageDep
 
 router = APIRouter()
 
@@ -41,7 +41,7 @@ WindowDep = Annotated[BucketWindow, Depends()]
 
 @router.get("/v1/organization/usage/images")
 async def usage_images(
-    service: ServiceDep,
+    usage: UsageDep,
     caller: CallerDep,
     window: WindowDep,
     api_key_ids: ListQuery = None,
@@ -51,10 +51,10 @@ async def usage_images(
 ) -> dict[str, Any]:
     """Images and tokens per time bucket (admin keys; an organisation's admin sees its own)."""
     filters = {"api_key_ids": api_key_ids, "models": models, "sizes": sizes, "sources": sources}
-    return await asyncio.to_thread(service.meter.usage_buckets, caller, **window.fields, **filters)
+    return await asyncio.to_thread(usage.images, caller, **window.fields, **filters)
 
 
 @router.get("/v1/organization/costs")
-async def costs(service: ServiceDep, caller: CallerDep, window: WindowDep) -> dict[str, Any]:
+async def costs(usage: UsageDep, caller: CallerDep, window: WindowDep) -> dict[str, Any]:
     """Money per time bucket, by model (`line_item`) or key."""
-    return await asyncio.to_thread(service.meter.costs, caller, **window.fields)
+    return await asyncio.to_thread(usage.costs, caller, **window.fields)
