@@ -73,7 +73,9 @@ def test_a_stream_closed_mid_way_cancels_its_job(slow_server: GazoServer) -> Non
 def test_a_request_past_the_time_limit_gets_504_and_is_cancelled(slow_server: GazoServer) -> None:
     response = httpx.post(
         f"{slow_server.base_url}/v1/images/generations",
-        json={"prompt": "x", "size": "128x128", "quality": "high"},
+        # 256x256 at 3,000 steps renders for a minute or more, far past the 15 s limit however idle
+        # the machine (at 128x128 an idle one could finish first)
+        json={"prompt": "x", "size": "256x256", "quality": "high"},
         timeout=30,
     )
     assert response.status_code == 504

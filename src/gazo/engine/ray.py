@@ -71,13 +71,18 @@ class RayEngine:
                 await self._watcher
 
     async def _watch(self) -> None:
-        """Poll the workers' readiness; fetch each model's loaded capabilities once it is ready."""
+        """Poll the workers' readiness; fetch each model's loaded capabilities once it is ready. Each
+        call may reach another replica, so the one asked for `info` may still be loading: its answer
+        (with `pending` capabilities) is asked for again until a loaded replica gives it."""
         while True:
             for name, handle in self.handles.items():
                 try:
                     state = await handle.state.remote()
-                    if state == "ready" and name not in self._info:
+                    known = self._info.get(name)
+                    if state == "ready" and (known is None or known.pending):
                         self._info[name] = await handle.info.remote()
+                        if self._info[name].pending:
+                            state = "loading"  # not ready for the gateway until it knows what it can do
                     self._states[name] = state
                 except Exception as error:
                     self._states[name] = f"unreachable: {error.__class__.__name__}"
