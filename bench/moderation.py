@@ -11,6 +11,13 @@ with default settings and checks every prompt of the split (never used in traini
   1024x1024 picture, plus model load time. Targets (issue 4): recall >= 0.95 on clear violations at
   both levels, false positives <= 2%, under 10 ms a prompt.
 
+Evasion (issue 21): ``data/evasion/{en,ja}.txt`` holds evasive spellings of clear violations (full-width
+letters, spaced or dotted letters, leetspeak, repeated letters, kana variants, romaji, emoji), written
+apart from the training seeds, and innocent look-alikes. The bench reports evasion recall per language
+and level, and the look-alikes' false positives, with prompt normalisation off ("before") and on
+("after"), and the held-out table's summary rows the same way, so normalisation can be seen not to cost
+clear-violation recall or add false positives.
+
 The machine's load average is printed too: on a shared 2-core host, latency moves with it.
 """
 
@@ -27,10 +34,11 @@ import numpy as np
 from PIL import Image
 
 from gazo.moderation import CATEGORIES, Moderation, Strictness
-from gazo.moderation.dataset import Example, load_examples
+from gazo.moderation.dataset import Example, load_evasions, load_examples
 from gazo.settings import ModerationSettings
 
 Tally = dict[tuple[str, ...], list[int]]
+_BEFORE, _AFTER = "before (as written)", "after (normalised)"
 
 
 def _rate(tally: Tally, key: tuple[str, ...]) -> str:
@@ -103,6 +111,57 @@ def print_report(tally: Tally) -> None:
             print(f"{label:17s} {language:4s} " + " ".join(f"{c:>16s}" for c in cells))
 
 
+def _summary_rows(tally: Tally) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(row name, language, level, tally key) of the held-out table's summary figures."""
+    rows = []
+    for language in ("en", "ja", "all"):
+        for level in ("auto", "low"):
+            rows.append(("clear recall", language, level, ("all", language, "clear", level)))
+        rows.append(("borderline recall", language, "auto", ("all", language, "borderline", "auto")))
+        for label in ("safe", "tricky"):
+            for level in ("auto", "low"):
+                rows.append((f"{label} false pos.", language, level, (label, language, level)))
+    return [row for row in rows if row[3] in tally]
+
+
+def print_before_after(before: Tally, after: Tally) -> None:
+    """The held-out summary with normalisation off and on: it must not lose recall or add false positives."""
+    print(f"{'held-out summary':19s} {'lang':4s} {'level':5s} {_BEFORE:>20s} {_AFTER:>20s}")
+    for name, language, level, key in _summary_rows(after):
+        print(f"{name:19s} {language:4s} {level:5s} {_rate(before, key):>20s} {_rate(after, key):>20s}")
+
+
+def evaluate_evasions(moderation: Moderation, examples: list[Example]) -> Tally:
+    """Evasion recall (clear violations, both levels) and look-alike false positives, per language."""
+    tally: Tally = defaultdict(lambda: [0, 0])
+    for example in examples:
+        for level in Strictness:
+            verdict = moderation.check_prompt(example.text, level)
+            label = "recall" if example.violating else "false pos."
+            for language in (example.language, "all"):
+                tally[(label, language, level.value)][0] += verdict.blocked
+                tally[(label, language, level.value)][1] += 1
+                if example.violating and verdict.blocked:
+                    tally[("category", language, level.value)][0] += verdict.category == example.category
+                    tally[("category", language, level.value)][1] += 1
+    return tally
+
+
+def print_evasions(before: Tally, after: Tally) -> None:
+    print(f"{'evasion set':19s} {'lang':4s} {'level':5s} {_BEFORE:>20s} {_AFTER:>20s}")
+    for label, name in (
+        ("recall", "evasion recall"),
+        ("category", "right category"),
+        ("false pos.", "look-alike FP"),
+    ):
+        for language in ("en", "ja", "all"):
+            for level in ("auto", "low"):
+                key = (label, language, level)
+                print(
+                    f"{name:19s} {language:4s} {level:5s} {_rate(before, key):>20s} {_rate(after, key):>20s}"
+                )
+
+
 def photo_like(size: int = 1024, seed: int = 0) -> Image.Image:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -128,6 +187,15 @@ def main() -> None:
 
     tally, latencies = evaluate(moderation, examples)
     print_report(tally)
+
+    as_written = Moderation.from_settings(ModerationSettings(), normalise=False)
+    as_written.load()
+    before, _ = evaluate(as_written, examples)
+    print()
+    print_before_after(before, tally)
+    evasions = load_evasions()
+    print(f"\nevasion set: {len(evasions)} prompts (data/evasion/, never trained on)")
+    print_evasions(evaluate_evasions(as_written, evasions), evaluate_evasions(moderation, evasions))
 
     image = photo_like()
     moderation.check_image(image)

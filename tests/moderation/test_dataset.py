@@ -37,8 +37,12 @@ def test_whatever_low_blocks_auto_blocks_over_the_whole_data_set(
 ) -> None:
     prompts = moderation._prompts
     for example in examples:
-        analysis = prompts.analyse(example.text)
-        low, _ = decide(analysis.probs, analysis.hits, analysis.person, Strictness.LOW, prompts.thresholds)
-        auto, _ = decide(analysis.probs, analysis.hits, analysis.person, Strictness.AUTO, prompts.thresholds)
-        assert low is None or auto is not None, example.text
-        assert (low == "sexual/minors") == (auto == "sexual/minors"), example.text
+        for analysis in prompts.readings(example.text):  # as written, and with evasions undone
+            low, _ = decide(
+                analysis.probs, analysis.hits, analysis.person, Strictness.LOW, prompts.thresholds
+            )
+            auto, _ = decide(
+                analysis.probs, analysis.hits, analysis.person, Strictness.AUTO, prompts.thresholds
+            )
+            assert low is None or auto is not None, example.text
+            assert (low == "sexual/minors") == (auto == "sexual/minors"), example.text

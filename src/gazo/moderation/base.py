@@ -22,6 +22,9 @@ CATEGORIES: tuple[str, ...] = (
     "real-person",
 )
 
+#: What can decide a block, as `Verdict.component` names it in the operator's log.
+COMPONENTS: tuple[str, ...] = ("rule", "lexicon", "classifier", "image-model")
+
 #: Short, neutral words for a category in a client-facing message.
 _DESCRIPTIONS = {
     "sexual": "sexual content",
@@ -56,7 +59,9 @@ class Verdict:
     """What a check decided. `reason` is safe to show a client: it never quotes the prompt.
 
     `scores` holds the classifier's per-category scores for the level that was applied (0..1), so the
-    caller can record why something was blocked without keeping the prompt itself.
+    caller can record why something was blocked without keeping the prompt itself. `component` tells
+    the operator what decided a block (one of :data:`COMPONENTS`) and `normalised` whether it took the
+    de-obfuscated reading of the prompt to see it (an evasion attempt); neither reaches the client.
     """
 
     blocked: bool
@@ -65,15 +70,34 @@ class Verdict:
     scores: dict[str, float] = field(default_factory=dict)
     rule: str | None = None
     reason: str = ""
+    component: str | None = None
+    normalised: bool = False
 
     @classmethod
     def allowed(cls, level: Strictness, scores: dict[str, float] | None = None) -> Verdict:
         return cls(blocked=False, level=level.value, scores=scores or {}, reason="allowed")
 
     @classmethod
-    def flagged(cls, subject: str, category: str, level: Strictness, scores: dict[str, float]) -> Verdict:
+    def flagged(
+        cls,
+        subject: str,
+        category: str,
+        level: Strictness,
+        scores: dict[str, float],
+        component: str | None = None,
+    ) -> Verdict:
+        """A block in `category`; `component` defaults to the image model for an image, else the
+        classifier (the prompt check names the lexicon itself when a word list decided)."""
         reason = (
             f"Your request was rejected by the safety system: the {subject} appears to contain "
             f"{_DESCRIPTIONS[category]} (category {category}, moderation {level.value})."
         )
-        return cls(blocked=True, category=category, level=level.value, scores=scores, reason=reason)
+        component = component or ("image-model" if subject == "image" else "classifier")
+        return cls(
+            blocked=True,
+            category=category,
+            level=level.value,
+            scores=scores,
+            reason=reason,
+            component=component,
+        )

@@ -24,6 +24,7 @@ from gazo.moderation.base import CATEGORIES, DATA_DIR
 from gazo.moderation.lexicon import load_people
 
 PROMPTS_FILE = DATA_DIR / "prompts.jsonl"
+EVASION_DIR = DATA_DIR / "evasion"
 LABELS = ("clear", "borderline", "safe", "tricky")
 TEST_SHARE = 4  # one seed in four is held out
 
@@ -74,6 +75,30 @@ def load_examples(path: Path = PROMPTS_FILE, split: str | None = None) -> list[E
     """The data set (optionally one split: `train` or `test`)."""
     rows = [Example(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
     return [row for row in rows if split is None or row.split == split]
+
+
+def load_evasions(evasion_dir: Path = EVASION_DIR) -> list[Example]:
+    """The evasion set (``data/evasion/{en,ja}.txt``): evasive spellings of clear violations and innocent
+    look-alikes, written apart from the seeds and never trained on; split ``evasion``. Lines are taken
+    as written (no ``{a|b}`` expansion, no framings): each line is one deliberate spelling."""
+    examples: list[Example] = []
+    for path in sorted(evasion_dir.glob("*.txt")):
+        category: str | None = None
+        label = ""
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            header = _HEADER.match(line)
+            if header:
+                category, label = header["category"], header["label"] or header["plain"]
+                if category is not None and category not in CATEGORIES:
+                    raise ValueError(f"{path.name}: unknown category {category!r}")
+                continue
+            if not label:
+                raise ValueError(f"{path.name}: {line!r} comes before any [category label] header")
+            examples.append(Example(line, category, label, "evasion", path.stem, f"{_seed_hash(line):016x}"))
+    return examples
 
 
 def _seed_hash(text: str) -> int:

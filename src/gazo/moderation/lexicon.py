@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gazo.moderation.base import DATA_DIR
+from gazo.moderation.normalise import fold_pattern, normalize
+
+__all__ = ["Lexicon", "LexiconHits", "PeopleIndex", "load_people", "normalize"]
 
 PEOPLE_FILE = DATA_DIR / "people.txt"
-_SPACES = re.compile(r"\s+")
 _LEET = str.maketrans("013457@$", "oieastas")
 _NUMBER_WORDS = [
     *("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"),
@@ -30,12 +32,14 @@ _AGE = re.compile(
 )
 
 
-def normalize(text: str) -> str:
-    """NFKC (full-width to ASCII, half-width kana to full-width), case-folded, whitespace collapsed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+# A kana-only pattern this short ("エロ", "グロ", "ロリ") sits inside too many hiragana words (燃えろ,
+# まぐろ, ころり) to be matched after folding: it matches only as written.
+_TOO_SHORT_TO_FOLD = re.compile(r"[\u30a0-\u30ff]{1,2}")
 
 
-def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
+def _alternation(patterns: list[str], fold: Callable[[str], str] | None = None) -> re.Pattern[str] | None:
+    if fold is not None:
+        patterns = [fold(p) for p in patterns if not _TOO_SHORT_TO_FOLD.fullmatch(p)]
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
@@ -46,6 +50,16 @@ class LexiconHits:
     clear: frozenset[str]
     borderline: frozenset[str]
     minor: bool
+
+    def __or__(self, other: LexiconHits) -> LexiconHits:
+        """Both readings' hits together (the original and the de-obfuscated text): the stricter."""
+        clear = self.clear | other.clear
+        borderline = (self.borderline | other.borderline) - clear
+        return LexiconHits(clear, borderline, self.minor or other.minor)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.clear or self.borderline or self.minor)
 
 
 @dataclass(frozen=True)
@@ -60,22 +74,41 @@ class _Entry:
 class Lexicon:
     """The compiled `data/lexicon.toml`. Immutable after construction, so safe to share between threads."""
 
-    def __init__(self, safe: list[str], minors: list[str], entries: list[dict[str, Any]]) -> None:
-        """`entries`: the `[[entry]]` tables of the TOML file, as `tomllib` reads them (hence `Any`)."""
-        self._safe = _alternation(safe)
-        self._minors = _alternation(minors)
+    def __init__(
+        self,
+        safe: list[str],
+        minors: list[str],
+        entries: list[dict[str, Any]],
+        *,
+        folded: bool = False,
+        folded_safe: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        """`entries`: the `[[entry]]` tables of the TOML file, as `tomllib` reads them (hence `Any`).
+        `folded`: compile every pattern through :func:`fold_pattern`, to scan text passed through
+        :func:`~gazo.moderation.normalise.fold_kana` (so ぬーど meets the entry ヌード); `folded_safe`:
+        everyday hiragana words that folding would turn into a listed term (あそこ, "over there")."""
+        fold = fold_pattern if folded else None
+        self._safe = _alternation([*safe, *folded_safe] if folded else safe, fold)
+        self._minors = _alternation(minors, fold)
         self._entries = []
         for entry in entries:
-            patterns = _alternation(list(entry["patterns"]))
+            patterns = _alternation(list(entry["patterns"]), fold)
             assert patterns is not None
-            unless = _alternation(list(entry.get("unless", [])))
+            unless = _alternation(list(entry.get("unless", [])), fold)
             category, severity = str(entry["category"]), str(entry["severity"])
             self._entries.append(_Entry(category, severity, patterns, unless, bool(entry.get("person"))))
 
     @classmethod
-    def load(cls, path: Path = DATA_DIR / "lexicon.toml") -> Lexicon:
+    def load(cls, path: Path = DATA_DIR / "lexicon.toml", *, folded: bool = False) -> Lexicon:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return cls(data["safe"]["patterns"], data["minors"]["patterns"], data["entries"])
+        folded_safe = data["safe"].get("folded", [])
+        return cls(
+            data["safe"]["patterns"],
+            data["minors"]["patterns"],
+            data["entries"],
+            folded=folded,
+            folded_safe=folded_safe,
+        )
 
     def mask(self, normalized: str) -> str:
         """Blank out the safe phrases ("killer whale", "breast cancer") so no pattern sees them."""

@@ -8,6 +8,7 @@ loads them itself rather than letting anything through unchecked.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,25 @@ from gazo.moderation.rules import OrganizationRules
 if TYPE_CHECKING:
     from gazo.settings import ModerationSettings
 
+logger = logging.getLogger(__name__)
+
+
+def _logged(verdict: Verdict, subject: str) -> Verdict:
+    """Tell the operator what decided a block (component, category or rule, level, whether it was an
+    evasive spelling); the prompt itself is never logged, and none of this reaches the client."""
+    if verdict.blocked:
+        what = f"category {verdict.category}" if verdict.category else f"rule {verdict.rule}"
+        evasion = ", after undoing an evasive spelling" if verdict.normalised else ""
+        logger.info(
+            "moderation: %s blocked by %s (%s, level %s%s)",
+            subject,
+            verdict.component,
+            what,
+            verdict.level,
+            evasion,
+        )
+    return verdict
+
 
 class Moderation:
     """Prompt and image moderation for one deployment; thread-safe after construction."""
@@ -34,6 +54,7 @@ class Moderation:
         images: ImageModerator,
         rules: OrganizationRules,
     ) -> None:
+        """Prefer :meth:`from_settings`; this takes ready parts (tests, the bench's before/after)."""
         self.enabled = enabled
         self._prompts = prompts
         self._images = images
@@ -41,13 +62,14 @@ class Moderation:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: ModerationSettings) -> Moderation:
-        """Cheap: compiles rules and word lists; models load in :meth:`load`."""
+    def from_settings(cls, settings: ModerationSettings, *, normalise: bool = True) -> Moderation:
+        """Cheap: compiles rules and word lists; models load in :meth:`load`. `normalise=False` reads
+        prompts only as written, without undoing evasive spellings (for before/after comparisons)."""
         prompt_thresholds = Thresholds(settings.prompt_auto_threshold, settings.prompt_low_threshold)
         image_thresholds = ImageThresholds(settings.image_auto_threshold, settings.image_low_threshold)
         return cls(
             enabled=settings.enabled,
-            prompts=PromptModerator(prompt_thresholds),
+            prompts=PromptModerator(prompt_thresholds, normalise=normalise),
             images=ImageModerator(image_thresholds),
             rules=OrganizationRules.from_settings(settings.rules, settings.allow),
         )
@@ -73,11 +95,15 @@ class Moderation:
         strictness = Strictness.parse(level)
         rule = self._rules.blocking_rule(text, organization)
         if rule is not None:
-            return Verdict(blocked=True, level=strictness.value, rule=rule.name, reason=rule.reason)
+            verdict = Verdict(
+                blocked=True, level=strictness.value, rule=rule.name, reason=rule.reason, component="rule"
+            )
+            return _logged(verdict, "prompt")
         if not self.enabled:
             return Verdict.allowed(strictness)
         self._ready()
-        return self._prompts.check(text, strictness, allowed=self._rules.strip_allowed(text, organization))
+        verdict = self._prompts.check(text, strictness, allowed=self._rules.strip_allowed(text, organization))
+        return _logged(verdict, "prompt")
 
     def check_image(self, image: Image.Image, level: str | Strictness = Strictness.AUTO) -> Verdict:
         """Verdict on an input or output image at `level`."""
@@ -85,4 +111,4 @@ class Moderation:
         if not self.enabled:
             return Verdict.allowed(strictness)
         self._ready()
-        return self._images.check(image, strictness)
+        return _logged(self._images.check(image, strictness), "image")

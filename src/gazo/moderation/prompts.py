@@ -5,34 +5,67 @@ graph is the process's shared one, :func:`gazo.embedding.shared_encoder`, which 
 after that the moderator holds only immutable objects, so any number of threads may call
 :meth:`check` at once. The classifier reads at most 256 tokens at a time, so a long prompt is read
 in overlapping windows and each class keeps its highest probability: nothing hides at the end.
+
+Evasive spellings (``n.u.d.e``, ``ぬーど``, ``zenra``, ``🔞``) are undone by :mod:`~gazo.moderation.normalise`
+before the classifiers read the prompt. The original is read too, and the stricter reading wins: a
+rewrite can only add a block, never lift one, so "whatever `low` blocks, `auto` blocks" still holds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gazo.embedding import MiniLMEncoder, shared_encoder
 from gazo.moderation.base import Strictness, Verdict
 from gazo.moderation.classifier import Head, extract
-from gazo.moderation.lexicon import Lexicon, LexiconHits, PeopleIndex, normalize
+from gazo.moderation.lexicon import Lexicon, LexiconHits, PeopleIndex
+from gazo.moderation.normalise import deobfuscate, fold_kana, normalize
 from gazo.moderation.policy import Thresholds, decide
+
+_MINORS = "sexual/minors"
+_REAL_PERSON = "real-person"
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything about a prompt that does not depend on the level: decided per level by `policy`."""
+    """Everything about one reading of a prompt that does not depend on the level: decided per level
+    by `policy`. `normalised`: this reading needed the de-obfuscated text to see what it sees."""
 
     probs: dict[str, float]
     hits: LexiconHits
     person: bool
+    normalised: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the stricter reading decided at one level, and which component and reading decided it."""
+
+    category: str | None
+    scores: dict[str, float]
+    component: str | None = None
+    normalised: bool = False
+
+
+def _rank(decision: Decision) -> tuple[bool, bool, bool, bool]:
+    return (
+        decision.category == _MINORS,
+        decision.category == _REAL_PERSON,
+        decision.component == "lexicon",
+        decision.category is not None,
+    )
 
 
 class PromptModerator:
-    """Checks prompt text. Construct cheaply, :meth:`load` once, then :meth:`check` from any thread."""
+    """Checks prompt text. Construct cheaply, :meth:`load` once, then :meth:`check` from any thread.
 
-    def __init__(self, thresholds: Thresholds) -> None:
+    `normalise=False` reads only the prompt as written (the bench's "before" figures)."""
+
+    def __init__(self, thresholds: Thresholds, *, normalise: bool = True) -> None:
         self.thresholds = thresholds
+        self.normalise = normalise
         self._lexicon = Lexicon.load()
+        self._folded = Lexicon.load(folded=True)
         self._people = PeopleIndex.load()
         self._encoder: MiniLMEncoder | None = None
         self._head: Head | None = None
@@ -48,26 +81,66 @@ class PromptModerator:
     def loaded(self) -> bool:
         return self._head is not None
 
-    def analyse(self, text: str) -> Analysis:
+    def _probabilities(self, text: str, normalized: str) -> dict[str, float]:
         if self._encoder is None or self._head is None:
             raise RuntimeError("PromptModerator.load() must run before checks")
+        return self._head.probabilities(extract(self._encoder, text, normalized))
+
+    def analyse(self, text: str) -> Analysis:
+        """The prompt as written, with no evasion undone (the first of :meth:`readings`)."""
         normalized = normalize(text)
-        probs = self._head.probabilities(extract(self._encoder, text, normalized))
         person = self._people.mentions_person(normalized)
-        return Analysis(probs, self._lexicon.scan(normalized, person=person), person)
+        return Analysis(
+            self._probabilities(text, normalized), self._lexicon.scan(normalized, person=person), person
+        )
+
+    def readings(self, text: str) -> list[Analysis]:
+        """The prompt as written, then (when normalising changes anything) the same classifier output with
+        the de-obfuscated text's lexicon hits added, then the classifier on the de-obfuscated text."""
+        original = self.analyse(text)
+        if not self.normalise:
+            return [original]
+        normalized, plain = normalize(text), deobfuscate(text)
+        person = original.person or self._people.mentions_person(plain)
+        hits = original.hits | self._folded.scan(fold_kana(plain), person=person)
+        if person != original.person:
+            hits = hits | self._lexicon.scan(normalized, person=person)
+        analyses = [original]
+        if hits != original.hits or person != original.person:
+            analyses.append(Analysis(original.probs, hits, person, normalised=True))
+        if plain != normalized:
+            analyses.append(Analysis(self._probabilities(plain, plain), hits, person, normalised=True))
+        return analyses
+
+    def decide(self, text: str, level: Strictness) -> Decision:
+        """The stricter of the readings at `level`: any block over none; among blocks, sexual/minors,
+        then real-person, then a word-list decision (a named term says more than a score), then the
+        first reading."""
+        chosen: Decision | None = None
+        for analysis in self.readings(text):
+            category, scores = decide(analysis.probs, analysis.hits, analysis.person, level, self.thresholds)
+            if category is None:
+                chosen = chosen or Decision(None, scores)
+                continue
+            lexical, _ = decide({}, analysis.hits, analysis.person, level, self.thresholds)
+            component = "lexicon" if lexical is not None else "classifier"
+            candidate = Decision(category, scores, component, analysis.normalised)
+            if chosen is None or _rank(candidate) > _rank(chosen):
+                chosen = candidate
+        assert chosen is not None
+        return chosen
 
     def check(self, text: str, level: Strictness, *, allowed: str | None = None) -> Verdict:
         """Verdict on `text` at `level`. `allowed` is `text` with operator allow-listed phrases removed:
         it is what the check reads, except that sexual/minors is always judged on the full text."""
         if not text.strip():
             return Verdict.allowed(level)
-        analysis = self.analyse(text if allowed is None else allowed)
-        category, scores = decide(analysis.probs, analysis.hits, analysis.person, level, self.thresholds)
-        if allowed is not None and allowed != text and category != "sexual/minors":
-            full = self.analyse(text)
-            full_category, full_scores = decide(full.probs, full.hits, full.person, level, self.thresholds)
-            if full_category == "sexual/minors":
-                category, scores = full_category, full_scores
-        if category is None:
-            return Verdict.allowed(level, scores)
-        return Verdict.flagged("prompt", category, level, scores)
+        decision = self.decide(text if allowed is None else allowed, level)
+        if allowed is not None and allowed != text and decision.category != _MINORS:
+            full = self.decide(text, level)
+            if full.category == _MINORS:
+                decision = full
+        if decision.category is None:
+            return Verdict.allowed(level, decision.scores)
+        verdict = Verdict.flagged("prompt", decision.category, level, decision.scores, decision.component)
+        return replace(verdict, normalised=decision.normalised)

@@ -12,7 +12,6 @@ lets them out.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +24,6 @@ from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_bor
 from gazo.moderation import Moderation, Verdict
 from gazo.provenance import Ingredient, Provenance
 from gazo.service.checks import PreparedRequest
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -104,9 +101,8 @@ def composite(prepared: PreparedRequest, image: Image.Image) -> Image.Image:
 
 def refuse(verdict: Verdict, param: str | None) -> None:
     """A blocked verdict becomes OpenAI's moderation error; the reason never quotes the prompt."""
-    if verdict.blocked:
+    if verdict.blocked:  # logged for the operator where it was decided, with what decided it
         what = f"category {verdict.category}" if verdict.category else f"rule {verdict.rule}"
-        logger.info("moderation blocked a request (%s, level %s)", what, verdict.level)
         message = (  # a category's reason is a whole sentence already; a rule's is the operator's words
             verdict.reason
             if verdict.category
