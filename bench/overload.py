@@ -24,23 +24,10 @@ import time
 from pathlib import Path
 
 from tests.billing.servers import create_key
+from tests.support.configs import slow_tiny
 from tests.support.server import GazoServer, free_port
 
 from gazo.backends.tiny import save_tiny_pipeline
-
-CONFIG = """
-[server]
-request_timeout_s = 600.0
-[engine]
-queue_size = 2
-[[models]]
-name = "slow-tiny"
-backend = "tiny"
-source = "{source}"
-[models.options]
-steps = {{ low = 2, medium = 40, high = 5000 }}
-torch_threads = 1
-"""
 
 #: The floor: FastAPI on uvicorn answering every generation with OpenAI's 429 at once.
 FLOOR_APP = """
@@ -120,7 +107,8 @@ def main() -> None:
         root = Path(folder)
         save_tiny_pipeline("sd", root / "tiny-sd")
         config = root / "gazo.toml"
-        config.write_text(CONFIG.format(source=root / "tiny-sd"))
+        slow = {"request_timeout_s": 600.0, "queue_size": 2, "medium_steps": 40, "high_steps": 5000}
+        config.write_text(slow_tiny(root / "tiny-sd", **slow))
         floor_port = free_port()
         (root / "floor_app.py").write_text(FLOOR_APP)
         floor = subprocess.Popen(

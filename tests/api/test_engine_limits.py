@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support.configs import SLOW_TINY
+from tests.support.configs import slow_tiny
 from tests.support.metrics import jobs_taken, metric, wait_for
 from tests.support.server import GazoServer
 
@@ -21,7 +21,7 @@ from tests.support.server import GazoServer
 def slow_server(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
     folder = tmp_path_factory.mktemp("slow")
     config = folder / "gazo.toml"
-    config.write_text(SLOW_TINY.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
+    config.write_text(slow_tiny(shared_data_dir / "models" / "gazo-tiny-sd"))
     with GazoServer(folder / "data", config=config) as running:
         running.client().images.generate(prompt="warm-up", size="64x64", quality="low")
         yield running

@@ -21,26 +21,9 @@ import pytest
 
 from tests.billing.meters import usage_rows
 from tests.billing.servers import Key, create_key, opened
+from tests.support.configs import slow_tiny
 from tests.support.metrics import jobs_taken, metric, wait_for
 from tests.support.server import GazoServer
-
-CONFIG = """
-[server]
-request_timeout_s = 120.0
-public_metrics = true
-
-[engine]
-queue_size = 2
-retry_after_s = 3
-
-[[models]]
-name = "slow-tiny"
-backend = "tiny"
-source = "{source}"
-[models.options]
-steps = {{ low = 2, medium = 40, high = 900 }}
-torch_threads = 1
-"""
 
 BURST = 200
 BURST_RPM = 150  # fewer than the burst: refused requests that counted would exhaust it
@@ -51,7 +34,14 @@ SLOW = {"prompt": "a kite", "quality": "high"}  # 900 steps: still rendering whe
 def crowded(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
     folder = tmp_path_factory.mktemp("crowded")
     config = folder / "gazo.toml"
-    config.write_text(CONFIG.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
+    config.write_text(slow_tiny(
+        shared_data_dir / "models" / "gazo-tiny-sd",
+        request_timeout_s=120.0,
+        queue_size=2,
+        medium_steps=40,
+        high_steps=900,
+        public_metrics=True,
+    ))
     with GazoServer(folder / "data", config=config, args=("--require-auth",)) as running:
         yield running
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.configs import SLOW_TINY
+from tests.support.configs import slow_tiny
 from tests.support.metrics import jobs_taken, wait_for
 from tests.support.server import GazoServer
 
@@ -28,7 +28,7 @@ def _stream(server: GazoServer) -> tuple[int, str]:
 
 def test_requests_cut_off_at_shutdown_get_503_with_retry_after(shared_data_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "gazo.toml"
-    config.write_text(SLOW_TINY.format(source=shared_data_dir / "models" / "gazo-tiny-sd"))
+    config.write_text(slow_tiny(shared_data_dir / "models" / "gazo-tiny-sd"))
     server = GazoServer(tmp_path / "data", config=config, env={"GAZO_SERVER__SHUTDOWN_GRACE_S": "1"})
     with server, ThreadPoolExecutor(2) as pool:
         plain, stream = pool.submit(_post, server), pool.submit(_stream, server)

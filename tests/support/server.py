@@ -24,38 +24,39 @@ def wait_until_ready(
     base_url: str, process: subprocess.Popen[bytes], timeout_s: float, log: Callable[[], str]
 ) -> None:
     """Poll `/readyz` until 200; fail early when the process exits or a model fails to load."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{log()[-5000:]}")
-        try:
-            ready = httpx.get(f"{base_url}/readyz", timeout=2)
-        except httpx.HTTPError:
-            ready = None
-        if ready is not None and ready.status_code == 200:
-            return
-        models = _models_of(ready)
-        if any(str(state).startswith("failed") for state in models.values()):
-            raise RuntimeError(f"a model failed to load: {models}\n{log()[-5000:]}")
-        time.sleep(0.2)
-    raise TimeoutError(f"the server was not ready after {timeout_s} s:\n{log()[-5000:]}")
+    _poll(base_url, "/readyz", process, timeout_s, log, "the server was not ready")
 
 
 def wait_until_listening(
     base_url: str, process: subprocess.Popen[bytes], timeout_s: float, log: Callable[[], str]
 ) -> None:
     """Poll `/healthz` until 200: the server answers, its models may still be loading."""
+    _poll(base_url, "/healthz", process, timeout_s, log, "the server did not answer")
+
+
+def _poll(
+    base_url: str,
+    path: str,
+    process: subprocess.Popen[bytes],
+    timeout_s: float,
+    log: Callable[[], str],
+    late: str,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{log()[-5000:]}")
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
+            answer = httpx.get(f"{base_url}{path}", timeout=2)
         except httpx.HTTPError:
-            pass
+            answer = None
+        if answer is not None and answer.status_code == 200:
+            return
+        models = _models_of(answer)
+        if any(str(state).startswith("failed") for state in models.values()):
+            raise RuntimeError(f"a model failed to load: {models}\n{log()[-5000:]}")
         time.sleep(0.2)
-    raise TimeoutError(f"the server did not answer after {timeout_s} s:\n{log()[-5000:]}")
+    raise TimeoutError(f"{late} after {timeout_s} s:\n{log()[-5000:]}")
 
 
 def _models_of(ready: httpx.Response | None) -> dict[str, object]:
