@@ -35,6 +35,14 @@ _CONFIG = """
 [engine]
 queue_size = 512
 
+# A random-weight model draws noise, which open_nsfw now and then scores above 0.5 (480 sampled
+# pictures peaked at 0.31, yet two 100-image bursts each had one refused); these servers count money,
+# so an output check must not refuse one of a burst's images.
+# Prompt moderation is untouched (the privacy tests rely on it).
+[moderation]
+image_auto_threshold = 0.99
+image_low_threshold = 0.99
+
 [billing.prices.gazo-tiny-sd]
 text_input = {text_input}
 image_input = {image_input}

@@ -58,4 +58,4 @@ def test_no_prompt_or_upload_is_kept_in_the_database_files_or_logs(
         assert files_containing(data_dir, key_name.encode())  # in gazo.db or its WAL
     found = {needle: files for needle in needles if (files := files_containing(data_dir, needle))}
     assert found == {}
-    assert "moderation blocked a request" in server.log()  # INFO lines are in the log, prompts are not
+    assert "moderation: prompt blocked by" in server.log()  # INFO lines are in the log, prompts are not
