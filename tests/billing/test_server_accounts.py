@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import openai
 import pytest
 from openai.types import ImagesResponse
@@ -28,6 +30,7 @@ def test_the_sdk_works_with_a_key_and_gets_401_for_a_wrong_or_revoked_one(
 
     wrong = server.client(api_key=key.secret[:-4] + "AAAA")
     run_process(server, "keys", "revoke", key.id)
+    time.sleep(1.1)  # a key found a moment ago is remembered for `billing.auth_cache_s` (1 s)
     for refused_client in (wrong, client):
         with pytest.raises(openai.AuthenticationError) as refused:
             refused_client.images.generate(prompt="a lighthouse", **SMALL)
