@@ -55,6 +55,10 @@ def outcome(server: GazoServer, name: str) -> float:
     return metric(server, "gazo_jobs_total", f'model="slow-tiny",outcome="{name}"')
 
 
+def _queued(server: GazoServer) -> int:
+    return int(httpx.get(f"{server.base_url}/readyz", timeout=5).json()["queue_depth"]["slow-tiny"])
+
+
 def rows_of(server: GazoServer, request_ids: set[str]) -> dict[str, str]:
     with opened(server) as database:
         return {row.request_id: row.status for row in usage_rows(database) if row.request_id in request_ids}
@@ -166,7 +170,9 @@ def test_clients_that_leave_mid_render_stop_their_jobs(crowded: GazoServer, key:
     fields = {**SLOW, "size": "128x128", **STREAMS[mode]}
     run = random.randrange(10**6)
     connections = [_send(crowded, key.secret, f"mid-{mode}-{run}-{i}", fields) for i in range(3)]
-    assert wait_for(lambda: jobs_taken(crowded) > taken)
+    # all three in the engine (one taken, two queued) before they leave: one still being moderated or
+    # reserved would be stopped there, which another test covers, and never count as a cancelled job
+    assert wait_for(lambda: jobs_taken(crowded) > taken and _queued(crowded) == 2)
     for connection in connections:
         connection.close()
     assert wait_for(lambda: outcome(crowded, "cancelled") == before["cancelled"] + 3), crowded.log()[-3000:]
