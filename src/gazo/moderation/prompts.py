@@ -26,6 +26,12 @@ _MINORS = "sexual/minors"
 _REAL_PERSON = "real-person"
 
 
+#: The classifier reads at most this much of the de-obfuscated prompt, the API's own prompt limit:
+#: emoji read as words can make it 3.5x longer than what was sent (a 28,000-character prompt of emoji
+#: became 98,000 characters and 3.4 s of classifier time), and the longest prompt is what one request
+#: may cost. The word lists still scan all of it.
+MOST_CLASSIFIED_CHARS = 32_000
+
 @dataclass(frozen=True)
 class Analysis:
     """Everything about one reading of a prompt that does not depend on the level: decided per level
@@ -109,7 +115,8 @@ class PromptModerator:
         if hits != original.hits or person != original.person:
             analyses.append(Analysis(original.probs, hits, person, normalised=True))
         if plain != normalized:
-            analyses.append(Analysis(self._probabilities(plain, plain), hits, person, normalised=True))
+            read = plain[:MOST_CLASSIFIED_CHARS]
+            analyses.append(Analysis(self._probabilities(read, read), hits, person, normalised=True))
         return analyses
 
     def decide(self, text: str, level: Strictness) -> Decision:
