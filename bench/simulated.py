@@ -118,12 +118,7 @@ def contended(server: GazoServer, size: str, ideal: Ideal) -> None:
 
 def _batched_images(server: GazoServer) -> tuple[float, float]:
     """`gazo_batch_size` of `sim-launch`: (sum, count), i.e. jobs batched and batches."""
-    import httpx
+    from tests.support.metrics import metric
 
-    values = {
-        line.split(" ")[0]: float(line.split(" ")[1])
-        for line in httpx.get(f"{server.base_url}/metrics", timeout=10).text.splitlines()
-        if line.startswith("gazo_batch_size_")
-    }
-    model = '{model="sim-launch"}'
-    return values.get(f"gazo_batch_size_sum{model}", 0.0), values.get(f"gazo_batch_size_count{model}", 0.0)
+    label = 'model="sim-launch"'
+    return metric(server, "gazo_batch_size_sum", label), metric(server, "gazo_batch_size_count", label)
