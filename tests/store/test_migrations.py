@@ -16,7 +16,7 @@ from gazo.store.database import Database, sqlite_url
 from gazo.store.tables import metadata
 from tests.store.databases import TABLES, temporary_pg_database
 
-HEAD = "0002"  # the newest revision in src/gazo/store/migrations/versions
+HEAD = "0003"  # the newest revision in src/gazo/store/migrations/versions
 
 
 def _check_up_down(url: str) -> None:

@@ -31,6 +31,7 @@ from gazo.service.catalog import ModelCatalog, ModelEntry, UsageReports
 from gazo.service.checks import PreparedRequest, prepare
 from gazo.service.finishing import OutputFinisher, refuse
 from gazo.service.housekeeping import start_housekeeping
+from gazo.service.keeping import Keeper
 from gazo.service.submission import (
     Event,
     FinalImage,
@@ -72,6 +73,8 @@ class ImageService:
         self.settings = settings
         self.provenance = provenance
         self.meter = meter
+        #: Images behind `url`s and stored Responses, sealed under ids only their clients hold.
+        self.keeper = Keeper(meter.database)
         server = settings.server
         self.finisher = OutputFinisher(
             moderation, provenance, workers=server.output_workers, png_level=server.png_level
@@ -93,7 +96,7 @@ class ImageService:
     async def start(self) -> None:
         await self.engine.start()
         await asyncio.to_thread(self.moderation.load)
-        self._housekeeping = start_housekeeping(self.meter)
+        self._housekeeping = start_housekeeping(self.meter, self.keeper)
 
     async def close(self) -> None:
         for task in self._housekeeping:

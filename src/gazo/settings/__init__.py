@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from gazo.settings.compat import CompatSettings, PromptRewriteSettings
 from gazo.settings.safeguards import BillingSettings, ModerationSettings, ProvenanceSettings
 from gazo.settings.serving import EngineSettings, ModelSpec, RaySettings, ServerSettings
 
@@ -27,9 +28,11 @@ __all__ = [
     "BUILTIN_MODEL_NAME",
     "OPENAI_IMAGE_MODELS",
     "BillingSettings",
+    "CompatSettings",
     "EngineSettings",
     "ModelSpec",
     "ModerationSettings",
+    "PromptRewriteSettings",
     "ProvenanceSettings",
     "RaySettings",
     "ServerSettings",
@@ -50,6 +53,8 @@ OPENAI_IMAGE_MODELS: tuple[str, ...] = (
     "gpt-image-2.6-sunburst",
     "gpt-image-2.6-flare",
     "chatgpt-image-latest",
+    "dall-e-2",
+    "dall-e-3",
 )
 
 #: The model served when the operator configures none: gazo's own offline design compositor.
@@ -104,6 +109,10 @@ class Settings(BaseSettings):
         "(`redis://host:6379/0`); default: counters in-process. Top level so that `GAZO_REDIS_URL` sets it.",
     )
 
+    compat: CompatSettings = Field(
+        default_factory=CompatSettings,
+        description="OpenAI's other surfaces: `url` responses, the Responses API, prompt rewriting.",
+    )
     moderation: ModerationSettings = Field(
         default_factory=ModerationSettings,
         description="Prompt and image moderation (on by default), thresholds, organisation rules.",

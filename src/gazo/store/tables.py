@@ -6,7 +6,9 @@ UTC, stored naive (``timestamp without time zone`` on PostgreSQL) and handed bac
 Prompt text lives only in ``retained_prompts``, which stays empty unless the operator turns
 retention on. Image bytes live only in ``idempotent_responses``: the response of a request sent with
 an Idempotency-Key, kept 24 h for idempotent replay, encrypted under a key the database does not
-hold (see :mod:`gazo.billing.idempotency`), deleted after.
+hold (see :mod:`gazo.billing.idempotency`), deleted after. Images and responses kept for a client to
+fetch again (``response_format=url``, the Responses API's stored responses) live in ``kept_objects``,
+sealed under their own unguessable id, which the database does not hold either, and deleted at expiry.
 """
 
 from __future__ import annotations
@@ -192,6 +194,21 @@ class IdempotentResponse(Base):
     __tablename__ = "idempotent_responses"
 
     usage_id: Mapped[str] = mapped_column(ForeignKey("usage.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KeptObject(Base):
+    """Something a client may fetch again by an id only it was given (an image URL, a stored Response),
+    sealed under a key derived from that id; the row is found by a digest of the id, never the id."""
+
+    __tablename__ = "kept_objects"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The API key that made it (only that key may read or delete it), or None: anyone with the id may.
+    owner: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
