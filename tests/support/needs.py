@@ -4,7 +4,8 @@
 - `postgres`: likewise makes a PostgreSQL database (`temporary_pg_database`), or takes the PostgreSQL
   side of `database` (that parameter carries the mark itself);
 - `ray`: it or one of its fixtures is defined in a module that imports `ray`;
-- `browser`: it uses pytest-playwright's `browser` (through `page`, `context`, ...).
+- `browser`: it uses pytest-playwright's `browser` (through `page`, `context`, ...);
+- `node`: it runs a script of tests/node (`run_node`), which needs `node` and that folder's packages.
 
 "Uses" follows fixtures (also one a parametrised fixture fetches by its parameter's name, as
 `request.getfixturevalue(request.param)`) and, through the global names their code refers to, the
@@ -22,12 +23,14 @@ from typing import Any
 import pytest
 
 from tests.store.databases import temporary_pg_database
+from tests.support.node import run_node
 from tests.support.server import GazoServer
 
 #: marker -> what a test's code, or code it reaches, refers to when it needs that
 REFERS_TO: dict[str, tuple[object, ...]] = {
     "server": (GazoServer,),
     "postgres": (temporary_pg_database,),
+    "node": (run_node,),
 }
 
 
