@@ -96,9 +96,27 @@ class ModelNotFound(GazoError):
     type = "invalid_request_error"
     code = "model_not_found"
 
-    def __init__(self, model: str, *, available: list[str] | None = None) -> None:
-        known = f" Available models: {', '.join(available)}." if available else ""
+    #: The most names the message lists (models first, then aliases); the rest are counted.
+    max_names = 30
+
+    def __init__(
+        self, model: str, *, available: list[str] | None = None, aliases: list[str] | None = None
+    ) -> None:
+        known = _known_names(available or [], aliases or [])
         super().__init__(f"The model `{model}` does not exist.{known}", param="model")
+
+
+def _known_names(models: list[str], aliases: list[str]) -> str:
+    """The message's tail, " Available models: a, b; aliases: c, d and N more.", within
+    `ModelNotFound.max_names` names: a server with hundreds of aliases still answers a typo in one line."""
+    shown_models = models[: ModelNotFound.max_names]
+    shown_aliases = aliases[: ModelNotFound.max_names - len(shown_models)]
+    hidden = len(models) + len(aliases) - len(shown_models) - len(shown_aliases)
+    parts = [f"Available models: {', '.join(shown_models)}"] if shown_models else []
+    if shown_aliases:
+        parts.append(f"aliases: {', '.join(shown_aliases)}")
+    more = f" and {hidden} more" if hidden else ""
+    return f" {'; '.join(parts)}{more}." if parts else ""
 
 
 class NotFound(GazoError):

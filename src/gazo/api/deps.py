@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gazo.api.gate import caller_of, is_loopback_name, request_id_of
+from gazo.api.gate import authorization_of, caller_of, is_loopback_name, request_id_of
 from gazo.billing.values import Caller
 from gazo.errors import Unavailable
 from gazo.provenance import Provenance
@@ -64,7 +64,7 @@ async def get_caller(request: Request, service: ServiceDep, settings: SettingsDe
     if caller is not None:
         return caller
     allow_open = is_loopback_name(settings.server.host)  # a route the gate treats as public asked for one
-    return await service.authenticate(request.headers.get("authorization"), allow_open=allow_open)
+    return await service.authenticate(authorization_of(request.headers), allow_open=allow_open)
 
 
 async def get_request_id(request: Request) -> str:

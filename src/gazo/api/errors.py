@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import Scope
 
 from gazo.errors import GazoError, InvalidRequest
 
@@ -82,8 +83,19 @@ def respond(error: BaseException) -> JSONResponse:
     return JSONResponse(failure.to_body(), status_code=failure.status, headers=failure.headers)
 
 
-#: Codes for the errors Starlette raises itself (routing, body limits, the gate's body timeout).
+#: Codes for the errors Starlette raises itself (routing, body limits, the gate's body timeout). A path
+#: no route serves keeps the plain `not_found` (what clients already match on); its message says more.
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large"}
+
+#: Where a middleware that rewrote the path (`api/azure.py`) keeps the one the client asked for, in
+#: `scope["state"]`, so a 404 names the path the client sent.
+REQUESTED_PATH_STATE_KEY = "requested_path"
+
+#: What gazo serves, for the 404 of any other OpenAI route (chat, embeddings, audio, files, ...).
+SERVED_ROUTES = (
+    "POST /v1/images/generations, POST /v1/images/edits, POST /v1/images/variations, "
+    "POST /v1/responses (with the image_generation tool) and GET /v1/models"
+)
 
 
 def http_error_response(request: Request, error: HTTPException) -> JSONResponse:
@@ -91,8 +103,26 @@ def http_error_response(request: Request, error: HTTPException) -> JSONResponse:
     if error.status_code == 413:  # Starlette's body limit says only "Content Too Large"
         limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
         message = f"The request body is larger than the {limit} bytes accepted here."
+    elif error.status_code == 404 and "endpoint" not in request.scope:  # no route matched the path
+        message = unsupported_route_message(request.scope)
     body = error_body(message, "invalid_request_error", None, _HTTP_CODES.get(error.status_code))
     return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+
+
+def unsupported_route_message(scope: Scope) -> str:
+    """OpenAI's "Invalid URL (METHOD path)", then what gazo serves instead: a client pointed at gazo
+    for chat or embeddings learns why at once. The method and path are the client's, so shown clipped
+    to printable characters (they reach logs and terminals)."""
+    path = scope.get("state", {}).get(REQUESTED_PATH_STATE_KEY) or scope.get("path", "")
+    return (
+        f"Invalid URL ({_printable(scope.get('method', ''), 20)} {_printable(path, 200)}): gazo serves "
+        f"images only: {SERVED_ROUTES}."
+    )
+
+
+def _printable(text: str, limit: int) -> str:
+    clipped = "".join(char if char.isprintable() else "?" for char in text[:limit])
+    return clipped + "..." if len(text) > limit else clipped
 
 
 def install_error_handlers(app: FastAPI) -> None:

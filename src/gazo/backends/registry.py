@@ -63,7 +63,7 @@ class ModelRegistry:
             return self.backends[self.default]
         name = self._aliases.get(requested, requested)
         if name not in self.backends:
-            raise ModelNotFound(requested, available=list(self.backends))
+            raise ModelNotFound(requested, available=list(self.backends), aliases=list(self._aliases))
         return self.backends[name]
 
     def entries(self) -> list[ModelEntry]:

@@ -87,7 +87,8 @@ def auth_message(secret: str | None) -> str:
     if not secret:
         return (
             "You didn't provide an API key. Send it in an Authorization header using Bearer auth "
-            "(Authorization: Bearer gz-...). An administrator creates keys with `gazo keys create`."
+            "(Authorization: Bearer gz-...), or as Azure clients do (api-key: gz-...). An administrator "
+            "creates keys with `gazo keys create`."
         )
     shown = f"{secret[:6]}***{secret[-4:]}" if len(secret) > 12 else "***"
     return f"Incorrect API key provided: {shown}. It may be wrong or revoked."
