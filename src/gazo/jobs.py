@@ -21,6 +21,10 @@ QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max")
 Fidelity = Literal["low", "high"]
 Background = Literal["opaque", "transparent"]
 OutputFormat = Literal["png", "jpeg", "webp"]
+#: DALL-E 3's `style`: a fixed addition to the prompt the model renders (`gazo.service.styles`).
+Style = Literal["vivid", "natural"]
+#: How a response carries its images: base64 in the body, or a URL gazo serves for a while.
+ResponseFormat = Literal["b64_json", "url"]
 Placement = Literal[
     "center", "left", "right", "top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"
 ]
@@ -129,6 +133,8 @@ class ImageRequest:
     input_fidelity: Fidelity = "low"
     placement: Placement | None = None
     text: tuple[str, ...] = ()
+    style: Style | None = None
+    response_format: ResponseFormat = "b64_json"
 
     @property
     def is_edit(self) -> bool:

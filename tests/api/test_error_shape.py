@@ -42,7 +42,6 @@ GENERATION_ERRORS = [
     ({"prompt": "x", "size": "3840x2160"}, 400, "size", "invalid_size"),
     ({"prompt": "x", "quality": "ultra"}, 400, "quality", "invalid_value"),
     ({"prompt": "x", "quality": "xhigh"}, 400, "quality", "invalid_value"),
-    ({"prompt": "x", "quality": "hd"}, 400, "quality", "unsupported_parameter"),
     (
         {"prompt": "x", "background": "transparent", "output_format": "jpeg"},
         400,
@@ -58,8 +57,13 @@ GENERATION_ERRORS = [
     ({"prompt": "x", "moderation": "none"}, 400, "moderation", "invalid_value"),
     ({"prompt": "x", "partial_images": 4, "stream": True}, 400, "partial_images", "invalid_value"),
     ({"prompt": "x", "partial_images": 2}, 400, "partial_images", "unsupported_parameter"),
-    ({"prompt": "x", "response_format": "url"}, 400, "response_format", "unsupported_parameter"),
-    ({"prompt": "x", "style": "vivid"}, 400, "style", "unsupported_parameter"),
+    (
+        {"prompt": "x", "response_format": "url", "stream": True},
+        400,
+        "response_format",
+        "unsupported_parameter",
+    ),
+    ({"prompt": "x", "style": "bold"}, 400, "style", "invalid_value"),
     ({"prompt": "x", "complexity": "high"}, 400, "complexity", "unsupported_parameter"),
     ({"prompt": "x", "frame_count": 4}, 400, "frame_count", "unsupported_parameter"),
     ({"prompt": "x", "svg": {"model": "y"}}, 400, "svg", "unsupported_parameter"),

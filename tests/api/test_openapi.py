@@ -38,10 +38,15 @@ def test_no_operation_documents_fastapi_422_and_every_one_documents_openai_error
 
 def test_idempotency_reuse_is_the_only_422(document: dict[str, Any]) -> None:
     with_422 = {name for name, operation in operations(document).items() if "422" in operation["responses"]}
-    assert with_422 == {"POST /v1/images/generations", "POST /v1/images/edits"}
+    assert with_422 == {
+        "POST /v1/images/generations",
+        "POST /v1/images/edits",
+        "POST /v1/images/variations",
+        "POST /v1/responses",
+    }
 
 
-def test_edits_and_verify_document_their_multipart_bodies(document: dict[str, Any]) -> None:
+def test_edits_variations_and_verify_document_their_multipart_bodies(document: dict[str, Any]) -> None:
     found = operations(document)
     edit = found["POST /v1/images/edits"]["requestBody"]["content"]["multipart/form-data"]
     assert {"image", "image[]", "mask", "prompt", "n", "size", "input_fidelity", "placement"} <= set(
@@ -50,6 +55,17 @@ def test_edits_and_verify_document_their_multipart_bodies(document: dict[str, An
     assert edit["schema"]["required"] == ["prompt"]
     assert edit["encoding"]["mask"]["contentType"] == "image/png"
     assert all(option.get("type") != "null" for option in edit["schema"]["properties"]["n"].get("anyOf", []))
+    variation = found["POST /v1/images/variations"]["requestBody"]["content"]["multipart/form-data"]
+    assert set(variation["schema"]["properties"]) == {
+        "image",
+        "model",
+        "n",
+        "response_format",
+        "size",
+        "user",
+        "seed",
+    }
+    assert variation["schema"]["required"] == ["image"]
     verify = found["POST /v1/provenance/verify"]["requestBody"]["content"]["multipart/form-data"]
     assert verify["schema"]["properties"]["image"]["format"] == "binary"
     assert verify["schema"]["required"] == ["image"]
@@ -72,4 +88,5 @@ def test_only_the_public_paths_go_without_a_key(document: dict[str, Any]) -> Non
         "GET /readyz",
         "POST /v1/provenance/verify",
         "GET /v1/provenance/trust-anchor",
+        "GET /images/{secret_id}.{extension}",
     }

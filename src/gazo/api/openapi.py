@@ -16,11 +16,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from gazo.api.gate import REQUEST_ID_PATTERN, needs_key
-from gazo.api.protocol import ImageEditRequest, ImagesResponse
+from gazo.api.protocol import ImageCreateVariationRequest, ImageEditRequest, ImagesResponse
 from gazo.settings import ServerSettings
 
 _REF = "#/components/schemas/"
 _SECURITY = "ApiKeyAuth"
+_AZURE_SECURITY = "AzureApiKey"  # the same key, in Azure OpenAI's `api-key` header
 
 #: What each error status means here, for the document's `description`s.
 _STATUS_TEXT = {
@@ -131,6 +132,19 @@ IMAGES_RESPONSES: dict[int | str, dict[str, Any]] = {
     **errors(404, 409, 422, 429, 504),
 }
 
+#: The 200 of `POST /v1/responses`: a Response (openai-python's `Response`), or its `response.*` events.
+RESPONSES_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The Response, with an `image_generation_call` item and a `message` (JSON), or with "
+        "`stream: true` its events (`response.created` ... `response.completed`, or `response.failed`).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/event-stream": {"schema": {"type": "string"}},
+        },
+    },
+    **errors(404, 409, 422, 429, 504),
+}
+
 #: `/readyz` answers 503 with its own body when not ready (and the error body while gazo starts or stops).
 READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Readiness, "description": "Every model is loaded and the database answers."},
@@ -179,21 +193,33 @@ def multipart(schema: dict[str, Any], encoding: dict[str, str]) -> dict[str, Any
 def edit_form() -> dict[str, Any]:
     """`POST /v1/images/edits`: one `image`, or several as `image[]`, an optional `mask`, and the
     scalar fields of `ImageEditRequest` as form fields (absent rather than null; `text` may repeat)."""
-    fields = ImageEditRequest.model_json_schema()
-    properties = {name: _form_field(field) for name, field in fields["properties"].items()}
     files = {
         "image": {**_BINARY, "description": "The image to edit (png, jpeg or webp)."},
         "image[]": {"type": "array", "items": _BINARY, "minItems": 1, "description": "Several images."},
         "mask": {**_BINARY, "description": "PNG whose transparent pixels mark where to edit."},
     }
-    schema = {
+    schema = _upload_schema(ImageEditRequest, files, required=[])
+    schema["anyOf"] = [{"required": ["image"]}, {"required": ["image[]"]}]
+    return multipart(schema, {"image": _IMAGE_TYPES, "image[]": _IMAGE_TYPES, "mask": "image/png"})
+
+
+def variation_form() -> dict[str, Any]:
+    """`POST /v1/images/variations`: one `image` and the scalar fields of `ImageCreateVariationRequest`."""
+    files = {"image": {**_BINARY, "description": "The image to vary (png, jpeg or webp)."}}
+    schema = _upload_schema(ImageCreateVariationRequest, files, required=["image"])
+    return multipart(schema, {"image": _IMAGE_TYPES})
+
+
+def _upload_schema(model: type[BaseModel], files: dict[str, Any], *, required: list[str]) -> dict[str, Any]:
+    """A form of `files` and `model`'s fields as form fields (absent rather than null)."""
+    fields = model.model_json_schema()
+    properties = {name: _form_field(field) for name, field in fields["properties"].items()}
+    return {
         "type": "object",
         "properties": {**files, **properties},
-        "required": fields.get("required", []),
-        "anyOf": [{"required": ["image"]}, {"required": ["image[]"]}],
+        "required": [*required, *fields.get("required", [])],
         "additionalProperties": False,
     }
-    return multipart(schema, {"image": _IMAGE_TYPES, "image[]": _IMAGE_TYPES, "mask": "image/png"})
 
 
 def verify_form() -> dict[str, Any]:
@@ -243,7 +269,10 @@ def _describe_shared(document: dict[str, Any], server: ServerSettings) -> None:
         model_schema = model.model_json_schema(ref_template=_REF + "{model}")
         schemas.update(model_schema.pop("$defs", {}))
         schemas[model.__name__] = model_schema
-    document["components"]["securitySchemes"] = {_SECURITY: {"type": "http", "scheme": "bearer"}}
+    document["components"]["securitySchemes"] = {
+        _SECURITY: {"type": "http", "scheme": "bearer"},
+        _AZURE_SECURITY: {"type": "apiKey", "in": "header", "name": "api-key"},
+    }
     for path, methods in document["paths"].items():
         for operation in methods.values():
             _describe_operation(operation, needs_key(path, server))
@@ -259,7 +288,7 @@ def _describe_operation(operation: dict[str, Any], keyed: bool) -> None:
     shared = {400, 413, 431, 500, 503}
     if keyed:
         shared |= {401, 403, 421}
-        operation["security"] = [{_SECURITY: []}]
+        operation["security"] = [{_SECURITY: []}, {_AZURE_SECURITY: []}]
     if "requestBody" in operation:
         shared.add(408)
     for status in shared - {int(code) for code in responses}:

@@ -13,7 +13,17 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gazo.errors import UnsupportedParameter
-from gazo.jobs import ImageRequest, Placement, Upload
+from gazo.jobs import ImageRequest, Placement, Style, Upload
+
+#: DALL-E model names: their `size` defaults to 1024x1024, and `dall-e-3`'s `style` to vivid (as OpenAI's).
+DALLE_MODELS = ("dall-e-2", "dall-e-3")
+#: DALL-E's `quality` values, as the gazo qualities they render at.
+DALLE_QUALITIES = {"standard": "medium", "hd": "high"}
+#: The prompt of `POST /v1/images/variations`: an edit of the image that keeps it closely.
+VARIATION_PROMPT = (
+    "A variation of this image: the same subject, composition, palette and style, "
+    "with small natural differences in detail."
+)
 
 #: Fields of OpenAI's API that gazo refuses, with the reason given to the client.
 _REFUSED = {
@@ -21,7 +31,6 @@ _REFUSED = {
     "frame_count": "GIF output is not supported",
     "frame_duration_ms": "GIF output is not supported",
     "svg": "SVG output is not supported",
-    "style": "`style` is a DALL-E 3 parameter; GPT image models do not accept it",
     "markup": "markup images are not supported",
 }
 
@@ -35,7 +44,7 @@ def _one_or_many(value: object) -> object:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _plain_text(value: str | list[str] | None) -> str | list[str] | None:
+def check_plain_text(value: str | list[str] | None) -> str | list[str] | None:
     """Free text holds no control characters, tab and line breaks aside: PostgreSQL cannot store NUL (a
     request would fail after rendering), and the others only garble logs and terminals."""
     for text in [value] if isinstance(value, str) else value or ():
@@ -62,15 +71,18 @@ def _not_number(value: object) -> object:
     return value
 
 
-#: The rule `_plain_text` enforces, published in the OpenAPI document (checked by our validator, so the
+#: The rule `check_plain_text` enforces, published in the OpenAPI document (checked by our validator, so the
 #: client reads which character was refused, not "should match pattern").
 _PLAIN_TEXT_PATTERN = {"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"}
-PlainText = Annotated[str, AfterValidator(_plain_text), Field(json_schema_extra=_PLAIN_TEXT_PATTERN)]
+PlainText = Annotated[str, AfterValidator(check_plain_text), Field(json_schema_extra=_PLAIN_TEXT_PATTERN)]
 
 #: Bounds go before the validator, so the OpenAPI document shows them as `minimum`/`maximum`.
 NotBool = BeforeValidator(_not_bool)
 
 Flag = Annotated[bool, BeforeValidator(_not_number)]
+Count = Annotated[int, Field(ge=1, le=10), NotBool]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1), NotBool]
+_SEED_DESCRIPTION = "Fixed seed: the same request gives the same image."
 
 
 class _ImageRequestBase(BaseModel):
@@ -83,7 +95,7 @@ class _ImageRequestBase(BaseModel):
     frame_duration_ms: Any = None
     model: PlainText | None = None
     moderation: Literal["low", "auto"] | None = None
-    n: Annotated[int, Field(ge=1, le=10), NotBool] | None = None
+    n: Count | None = None
     output_compression: Annotated[int, Field(ge=0, le=100), NotBool] | None = None
     output_format: Literal["png", "webp", "jpeg", "gif", "svg"] | None = None
     partial_images: Annotated[int, Field(ge=0, le=3), NotBool] | None = None
@@ -92,17 +104,17 @@ class _ImageRequestBase(BaseModel):
     safety_identifier: PlainText | None = None
     size: str | None = None
     stream: Flag | None = None
-    style: Any = None
+    style: Style | None = None
     svg: Any = None
     user: PlainText | None = None
     # gazo extensions (the SDK sends them through `extra_body`)
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1), NotBool] | None = Field(
-        None, description="Fixed seed: the same request gives the same image."
-    )
-    text: Annotated[list[str] | None, BeforeValidator(_one_or_many), AfterValidator(_plain_text)] = Field(
-        None,
-        description="Text to set exactly in the image: one string or several (the first is the "
-        "headline), besides any the prompt quotes.",
+    seed: Seed | None = Field(None, description=_SEED_DESCRIPTION)
+    text: Annotated[list[str] | None, BeforeValidator(_one_or_many), AfterValidator(check_plain_text)] = (
+        Field(
+            None,
+            description="Text to set exactly in the image: one string or several (the first is the "
+            "headline), besides any the prompt quotes.",
+        )
     )
 
     def to_request(self, **uploads: Any) -> ImageRequest:
@@ -112,8 +124,8 @@ class _ImageRequestBase(BaseModel):
             prompt=self.prompt,
             model=self.model,
             n=self.n or 1,
-            size=self.size or "auto",
-            quality=self.quality or "auto",
+            size=self.size or _default_size(self.model),
+            quality=DALLE_QUALITIES.get(self.quality or "", self.quality or "auto"),
             background=self.background or "auto",
             output_format=self.output_format or "png",  # type: ignore[arg-type]
             output_compression=100 if self.output_compression is None else self.output_compression,
@@ -122,8 +134,15 @@ class _ImageRequestBase(BaseModel):
             seed=self.seed,
             safety_identifier=self.safety_identifier or self.user or None,
             text=tuple(self.text or ()),
+            style=self.style or ("vivid" if self.model == "dall-e-3" else None),
+            response_format=self.response_format or "b64_json",
             **uploads,
         )
+
+    @property
+    def shows_revised_prompt(self) -> bool:
+        """`revised_prompt` is DALL-E 3's; gazo reports it for that name, or when a `style` changed it."""
+        return self.model == "dall-e-3" or self.style is not None
 
     def _refuse_unsupported(self) -> None:
         for name, reason in _REFUSED.items():
@@ -134,13 +153,9 @@ class _ImageRequestBase(BaseModel):
                 f"`output_format` {self.output_format} is not supported; use png, jpeg or webp.",
                 param="output_format",
             )
-        if self.quality in ("standard", "hd"):
+        if self.response_format == "url" and self.stream:
             raise UnsupportedParameter(
-                f"`quality` {self.quality} is a DALL-E value; use auto, low, medium or high.", param="quality"
-            )
-        if self.response_format == "url":
-            raise UnsupportedParameter(
-                "`response_format` url is not supported; GPT image models return b64_json.",
+                "`response_format` url cannot be streamed: stream events carry base64 images.",
                 param="response_format",
             )
         if self.partial_images and not self.stream:
@@ -171,6 +186,31 @@ class ImageEditRequest(_ImageRequestBase):
             input_fidelity=self.input_fidelity or "low",
             placement=self.placement,
         )
+
+
+class ImageCreateVariationRequest(BaseModel):
+    """The scalar fields of `POST /v1/images/variations` (multipart): an edit of the one `image` with
+    `VARIATION_PROMPT` and `input_fidelity` high, so it is checked, moderated, billed and signed as one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: PlainText | None = None
+    n: Count | None = None
+    response_format: Literal["url", "b64_json"] | None = None
+    size: str | None = None
+    user: PlainText | None = None
+    # gazo extensions
+    seed: Seed | None = Field(None, description=_SEED_DESCRIPTION)
+
+    def to_variation_request(self, image: Upload) -> ImageRequest:
+        edit = ImageEditRequest(
+            prompt=VARIATION_PROMPT, input_fidelity="high", **self.model_dump(exclude_none=True)
+        )
+        return edit.to_edit_request([image], None)
+
+
+def _default_size(model: str | None) -> str:
+    return "1024x1024" if model in DALLE_MODELS else "auto"
 
 
 class Image(BaseModel):

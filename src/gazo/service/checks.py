@@ -24,13 +24,19 @@ from gazo.imaging import (
     load_image,
     open_image,
 )
-from gazo.jobs import Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size
+from gazo.jobs import Background, EditJob, GenerateJob, ImageRequest, Job, Quality, Size, Style
 from gazo.settings import ServerSettings
 from gazo.typography.fonts import shared_fonts
 from gazo.typography.quotes import quoted_text
 
 #: Asks a model without alpha output for a background that `matte_from_border` can key out.
 MATTE_PROMPT_HINT = ", isolated subject on a plain flat light-grey background"
+#: DALL-E 3's `style`, honoured by a fixed addition to the prompt the model renders (and reports as
+#: `revised_prompt`); moderation and billing see the user's own text.
+STYLE_PROMPTS: dict[Style, str] = {
+    "vivid": ", vivid style: hyper-real and dramatic, bold saturated colours, striking light, crisp detail",
+    "natural": ", natural style: true-to-life colours, soft natural light, realistic and understated",
+}
 STANDARD_SIZES = (Size(1024, 1024), Size(1536, 1024), Size(1024, 1536))
 _MAX_ASPECT = 3.0
 MAX_TEXTS, MAX_TEXT_LENGTH = 4, 200
@@ -46,6 +52,8 @@ class PreparedRequest:
     request: ImageRequest
     job: Job
     model: ModelInfo
+    #: The prompt as the model renders it (the `style` addition included), less gazo's internal hints.
+    revised_prompt: str
     original: Image.Image | None = None  # edits: the first image at the output size
     region: Image.Image | None = None  # edits with a mask: 255 = repaint, at the output size
     input_sizes: tuple[tuple[int, int], ...] = ()
@@ -99,7 +107,8 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         )
     matte = background == "transparent" and not capabilities.transparent_background
     text, text_left = _check_text(request, model)
-    prompt = f"{request.prompt}{MATTE_PROMPT_HINT}" if matte else request.prompt
+    revised_prompt = request.prompt + (STYLE_PROMPTS[request.style] if request.style else "")
+    prompt = f"{revised_prompt}{MATTE_PROMPT_HINT}" if matte else revised_prompt
     if not request.is_edit:
         size = _check_size(request.size, model, default=Size.parse(model.default_size))
         job: Job = GenerateJob(
@@ -113,7 +122,14 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
             partial_images=request.partial_images,
             text=text,
         )
-        return PreparedRequest(request=request, job=job, model=model, matte=matte, text_left=text_left)
+        return PreparedRequest(
+            request=request,
+            job=job,
+            model=model,
+            revised_prompt=revised_prompt,
+            matte=matte,
+            text_left=text_left,
+        )
 
     _require_settled(model, "edit", *(("references",) if len(request.images) > 1 else ()))
     opened = _open_images(request, model, limits)
@@ -151,6 +167,7 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         request=request,
         job=job,
         model=model,
+        revised_prompt=revised_prompt,
         original=original,
         region=region,
         input_sizes=input_sizes,
@@ -290,7 +307,10 @@ def _auto_edit_size(image: Image.Image, model: ModelInfo) -> Size:
 def _open_images(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> list[Image.Image]:
     """Every upload's header checked (count, format, pixels); nothing decoded yet."""
     if not model.capabilities.edit:
-        raise UnsupportedParameter("This model cannot edit images.", param="image")
+        raise UnsupportedParameter(
+            f"The model `{model.name}` cannot edit images, so it makes neither edits nor variations.",
+            param="image",
+        )
     most = min(limits.max_input_images, model.capabilities.max_input_images)
     if len(request.images) > most:
         raise InvalidImage(f"At most {most} images may be sent, got {len(request.images)}.", param="image")

@@ -65,6 +65,8 @@ class FinalImage:
     image_index: int
     data: bytes
     usage: TokenUsage
+    #: The secret id the image is kept under for a `url` response (`ImageService.keeper`), else None.
+    kept_as: str | None = None
 
 
 Event = Step | PartialImage | FinalImage
@@ -77,11 +79,13 @@ class Submission:
     Iterate it for its events; from here on only a failure can end it early, and such a failure is
     raised by the iteration. `aclose()` (or leaving the iteration unfinished and closing it) cancels the
     job at its next step and releases the reservation, so whoever holds a Submission must close it.
-    `created` is set on an idempotent replay: when the response replayed was first made."""
+    `created` is set on an idempotent replay: when the response replayed was first made.
+    `revised_prompt` is the prompt the model rendered (the user's, plus any `style` addition)."""
 
     operation: Literal["generation", "edit"]
     model: str
     output: Output
+    revised_prompt: str
     extensions: dict[str, Any]
     events: AsyncGenerator[Event, None]
     headers: dict[str, str] = field(default_factory=dict)
@@ -104,6 +108,9 @@ class ImageResult:
     images: list[bytes]
     usage: TokenUsage
     output: Output
+    revised_prompt: str
+    #: Per image, the secret id it is kept under (`url` responses); empty for base64 responses.
+    kept_as: list[str] = field(default_factory=list)
     extensions: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     safety_identifier: str | None = None
