@@ -3,7 +3,8 @@
 In this order, on headers alone, before one byte of the body is read:
 1. `X-Request-Id` must be a short printable token (it is written to the database and the log).
 2. The caller is authenticated (every path except the public ones below), so an anonymous client
-   cannot make gazo read, parse or spool anything.
+   cannot make gazo read, parse or spool anything. The key comes in `Authorization: Bearer`, or in
+   Azure's `api-key` header.
 3. In open mode (no keys, loopback) only loopback `Host` names (421 otherwise: a DNS-rebinding page)
    and loopback or absent `Origin`s (403 otherwise: any web page could drive the server).
 4. The body is limited per route while it streams, declared or chunked (Starlette's
@@ -45,12 +46,14 @@ logger = logging.getLogger(__name__)
 
 #: Paths anyone may call: liveness, readiness, the playground's static files, and verification.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico", "/v1/provenance/trust-anchor"})
-PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PREFIXES = ("/static/", "/images/")  # /images/: `url` responses, fetched without a key as OpenAI's
 #: Verification reads an upload, so it is public but body-limited like any route.
 VERIFY_PATH = "/v1/provenance/verify"
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
 METRICS_PATH = "/metrics"
 EDITS_PATH = "/v1/images/edits"
+VARIATIONS_PATH = "/v1/images/variations"
+RESPONSES_PATH = "/v1/responses"
 
 #: A client's `X-Request-Id`: short printable ASCII, no spaces (it reaches the database and the log).
 REQUEST_ID_PATTERN = r"^[\x21-\x7e]{1,100}$"
@@ -71,8 +74,10 @@ class BodyLimits:
         return cls(json=server.max_json_bytes, edits=edits, verify=server.max_upload_bytes + 1024 * 1024)
 
     def for_path(self, path: str) -> int:
-        if path == EDITS_PATH:
+        if path in (EDITS_PATH, VARIATIONS_PATH):
             return self.edits
+        if path == RESPONSES_PATH:  # images as data URLs: base64 is 4/3 of their bytes
+            return self.edits * 4 // 3
         return self.verify if path == VERIFY_PATH else self.json
 
 
@@ -126,8 +131,18 @@ class RequestGate:
         service = getattr(scope["app"].state, "service", None) if "app" in scope else None
         if service is None:
             raise Unavailable("gazo is starting up; retry shortly.", headers={"retry-after": "1"})
-        caller: Caller = await service.authenticate(headers.get("authorization"), allow_open=self.allow_open)
+        caller: Caller = await service.authenticate(authorization_of(headers), allow_open=self.allow_open)
         return caller
+
+
+def authorization_of(headers: Headers) -> str | None:
+    """The request's `Authorization`, or Azure OpenAI's `api-key: <key>` as `Bearer <key>` when it sent
+    none (`openai.AzureOpenAI` sends only that). `Authorization` wins when both are sent."""
+    authorization = headers.get("authorization")
+    api_key = headers.get("api-key")
+    if authorization or not api_key:
+        return authorization
+    return f"Bearer {api_key.strip()}"
 
 
 def needs_key(path: str, server: ServerSettings) -> bool:

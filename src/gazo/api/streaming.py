@@ -72,9 +72,18 @@ class ImageEventStream(StreamingResponse):
     job at its next step and settles its reservation, and then calls `on_close` (the request's place
     in the line)."""
 
-    def __init__(self, submission: Submission, *, request_id: str, on_close: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        submission: Submission,
+        *,
+        request_id: str,
+        on_close: Callable[[], None],
+        events: AsyncIterator[bytes] | None = None,
+    ) -> None:
+        """`events`: the SSE bytes to send (default: the Images API's events of `submission`)."""
         headers = {**submission.headers, "x-request-id": request_id}
-        super().__init__(image_events(submission), media_type="text/event-stream", headers=headers)
+        body = events if events is not None else image_events(submission)
+        super().__init__(body, media_type="text/event-stream", headers=headers)
         self.submission, self.request_id, self.on_close = submission, request_id, on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

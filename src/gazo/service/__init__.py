@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, suppress
+from datetime import timedelta
 from typing import cast
 
 from gazo.billing.idempotency import StoredImage, StoredResponse
@@ -31,7 +32,9 @@ from gazo.service.catalog import ModelCatalog, ModelEntry, UsageReports
 from gazo.service.checks import PreparedRequest, prepare
 from gazo.service.finishing import OutputFinisher, refuse
 from gazo.service.housekeeping import start_housekeeping
+from gazo.service.image_urls import KeptImage, keep_images, open_image
 from gazo.service.keeping import Keeper
+from gazo.service.rewriting import PromptRewriter
 from gazo.service.submission import (
     Event,
     FinalImage,
@@ -50,6 +53,7 @@ __all__ = [
     "FinalImage",
     "ImageResult",
     "ImageService",
+    "KeptImage",
     "ModelCatalog",
     "ModelEntry",
     "Output",
@@ -75,6 +79,7 @@ class ImageService:
         self.meter = meter
         #: Images behind `url`s and stored Responses, sealed under ids only their clients hold.
         self.keeper = Keeper(meter.database)
+        self.rewriter = PromptRewriter(settings.compat.prompt_rewrite, moderation)
         server = settings.server
         self.finisher = OutputFinisher(
             moderation, provenance, workers=server.output_workers, png_level=server.png_level
@@ -104,6 +109,7 @@ class ImageService:
         await self.engine.close()
         self._auth_threads.shutdown(wait=False)
         self.finisher.close()
+        await self.rewriter.close()
 
     async def authenticate(self, authorization: str | None, *, allow_open: bool) -> Caller:
         """The caller behind an `Authorization` header (401 if none fits); open mode where allowed.
@@ -129,6 +135,10 @@ class ImageService:
     def metrics_text(self) -> bytes:
         return self.engine.metrics_text()
 
+    def kept_image(self, secret_id: str, extension: str) -> KeptImage | None:
+        """The image behind a `url` response, while it lives (blocking: call it off the event loop)."""
+        return open_image(self.keeper, secret_id, extension)
+
     def admit(self, request: ImageRequest) -> Admission:
         """A place in the line of the model `request` names, before any check, charge or database write:
         a full line refuses at once (`Overloaded`, 429) and an unknown model with 404, without a thread.
@@ -150,7 +160,7 @@ class ImageService:
         reservation = await self._reserve_or_undo(prepared, context)
         if reservation.replay is not None:
             replay = reservation.replay
-            return _submission(prepared, reservation, _replay(replay), created=replay.created)
+            return _submission(prepared, reservation, self._replay(prepared, replay), created=replay.created)
         events = self._run(prepared, reservation, admission)
         submission = _submission(prepared, reservation, cast(AsyncGenerator[Event, None], events))
         try:
@@ -165,18 +175,18 @@ class ImageService:
     ) -> ImageResult:
         """Submit `request` and collect every image (the non-streaming response)."""
         submission = await self.submit(request, context, admission)
-        images: list[bytes] = []
-        usage = TokenUsage(0, 0, 0)
+        finals: list[FinalImage] = []
         async with aclosing(submission):
             async for event in submission:
                 if isinstance(event, FinalImage):
-                    images.append(event.data)
-                    usage = usage + event.usage
+                    finals.append(event)
         return ImageResult(
             created=submission.created or int(time.time()),
-            images=images,
-            usage=usage,
+            images=[final.data for final in finals],
+            usage=sum((final.usage for final in finals), TokenUsage(0, 0, 0)),
             output=submission.output,
+            revised_prompt=submission.revised_prompt,
+            kept_as=[final.kept_as for final in finals if final.kept_as is not None],
             extensions=submission.extensions,
             headers=submission.headers,
             safety_identifier=submission.safety_identifier,
@@ -222,13 +232,33 @@ class ImageService:
                         partials_sent[index] += 1
             finals = [(index, await task) for index, task in finishing]
             usages = self._usage_per_image(prepared, partials_sent)
+            # kept before the charge: a failure to keep them (the database) costs the client nothing
+            kept = await self._keep(prepared, [data for _, data in finals])
             await self._commit(prepared, reservation, finals, usages, time.monotonic() - started)
         except BaseException as error:
             self.meter.release(reservation, status=_release_status(error))  # quick, and must not be cancelled
             _abandon(task for _, task in finishing)
             raise
-        for index, data in finals:
-            yield FinalImage(image_index=index, data=data, usage=usages[index])
+        for (index, data), kept_as in zip(finals, kept, strict=True):
+            yield FinalImage(image_index=index, data=data, usage=usages[index], kept_as=kept_as)
+
+    async def _replay(
+        self, prepared: PreparedRequest, response: StoredResponse
+    ) -> AsyncGenerator[Event, None]:
+        """A stored response's images, as the events of the request that first made them (kept anew
+        for a `url` response: the first response's URLs may have expired)."""
+        kept = await self._keep(prepared, [image.data for image in response.images])
+        for image, kept_as in zip(response.images, kept, strict=True):
+            yield FinalImage(image_index=image.index, data=image.data, usage=image.usage, kept_as=kept_as)
+
+    async def _keep(self, prepared: PreparedRequest, images: list[bytes]) -> list[str | None]:
+        """For a `url` response, each signed image's secret id (kept sealed until it expires); else Nones."""
+        if prepared.request.response_format != "url":
+            return [None] * len(images)
+        ttl = timedelta(seconds=self.settings.compat.image_url_ttl_s)
+        format_, model = prepared.request.output_format, prepared.job.model
+        keeping = functools.partial(keep_images, output_format=format_, model=model, ttl=ttl)
+        return list(await asyncio.to_thread(keeping, self.keeper, images))
 
     async def _commit(
         self,
@@ -347,18 +377,13 @@ def _submission(
             quality=job.quality,
             size=str(job.size),
         ),
+        revised_prompt=prepared.revised_prompt,
         extensions=prepared.extensions(),
         events=events,
         headers=reservation.rate_limit_headers,
         created=created,
         safety_identifier=request.safety_identifier,
     )
-
-
-async def _replay(response: StoredResponse) -> AsyncGenerator[Event, None]:
-    """A stored response's images, as the events of the request that first made them."""
-    for image in response.images:
-        yield FinalImage(image_index=image.index, data=image.data, usage=image.usage)
 
 
 def _abandon(tasks: Iterable[asyncio.Future[bytes]]) -> None:

@@ -63,7 +63,6 @@ BUILTIN_MODEL_NAME = "gazo-builtin"
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("gazo_config_file", default=None)
 
 
-
 class Settings(BaseSettings):
     """gazo's whole configuration, validated once and frozen."""
 

@@ -8,7 +8,7 @@ from gazo.settings.section import Section
 
 
 class PromptRewriteSettings(Section):
-    """An OpenAI-compatible chat endpoint that rewrites Responses prompts (and DALL-E 3's), off by default."""
+    """An OpenAI-compatible chat endpoint that rewrites the prompts of the Responses API, off by default."""
 
     base_url: str | None = Field(
         None,

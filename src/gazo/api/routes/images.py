@@ -1,48 +1,116 @@
-"""`POST /v1/images/generations` and `POST /v1/images/edits`: parse, call the service, format."""
+"""`POST /v1/images/generations`, `/v1/images/edits` and `/v1/images/variations`: parse, call the
+service, format (base64, or URLs of the images the service kept)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
+from gazo.api.admitted import answer_admitted
+from gazo.api.azure import deployment_of
 from gazo.api.deps import CallerDep, RequestIdDep, ServiceDep, SettingsDep
-from gazo.api.disconnect import ClientGone, unless_client_leaves
 from gazo.api.errors import validation_error
-from gazo.api.openapi import IDEMPOTENCY_KEY, IMAGES_RESPONSES, edit_form
-from gazo.api.protocol import Image, ImageEditRequest, ImageGenerateRequest, ImagesResponse
+from gazo.api.openapi import IDEMPOTENCY_KEY, IMAGES_RESPONSES, edit_form, variation_form
+from gazo.api.protocol import (
+    Image,
+    ImageCreateVariationRequest,
+    ImageEditRequest,
+    ImageGenerateRequest,
+    ImagesResponse,
+)
 from gazo.api.streaming import ImageEventStream
 from gazo.api.uploads import read_form, read_upload
 from gazo.engine.admission import Admission
 from gazo.errors import InvalidRequest
-from gazo.jobs import ImageRequest
-from gazo.service import ImageService, RequestContext
+from gazo.jobs import ImageRequest, Upload
+from gazo.service import ImageResult, ImageService, RequestContext
+from gazo.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-_FILE_FIELDS = ("image", "image[]", "mask")
+FormModel = TypeVar("FormModel", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a response hands its images over: where `url`s point, and whether to report the prompt the
+    model rendered (`revised_prompt`)."""
+
+    base_url: str
+    revised_prompt: bool
+
+    @classmethod
+    def of(cls, http: Request, settings: Settings, *, revised_prompt: bool) -> Delivery:
+        base = settings.compat.public_base_url or str(http.base_url)
+        return cls(base_url=base.rstrip("/"), revised_prompt=revised_prompt)
+
+    def images(self, result: ImageResult) -> list[Image]:
+        revised = result.revised_prompt if self.revised_prompt else None
+        if result.kept_as:
+            extension = result.output.output_format
+            return [
+                Image(url=f"{self.base_url}/images/{secret_id}.{extension}", revised_prompt=revised)
+                for secret_id in result.kept_as
+            ]
+        return [
+            Image(b64_json=base64.b64encode(data).decode(), revised_prompt=revised) for data in result.images
+        ]
+
+
+@dataclass(frozen=True)
+class ImageCall:
+    """One call of the Images API: the HTTP request, the service and settings, and who asks."""
+
+    http: Request
+    service: ImageService
+    settings: Settings
+    context: RequestContext
+
+    async def respond(self, request: ImageRequest, *, revised_prompt: bool, stream: bool = False) -> Response:
+        """Answer `request` under its place in the model's line (see `gazo.api.admitted`); on an Azure
+        deployment route, the deployment names the model."""
+        deployment = deployment_of(self.http)
+        if deployment is not None:
+            request = dataclasses.replace(request, model=deployment)
+        service, context = self.service, self.context
+
+        async def answer(admission: Admission) -> Response:
+            if stream:
+                return await _open_stream(service, request, context, admission)
+            delivery = Delivery.of(self.http, self.settings, revised_prompt=revised_prompt)
+            return await _create(service, request, context, admission, delivery)
+
+        return await answer_admitted(self.http, service, request, context.request_id, answer, stream=stream)
+
+
+async def _image_call(
+    request: Request, service: ServiceDep, settings: SettingsDep, caller: CallerDep, request_id: RequestIdDep
+) -> ImageCall:
+    context = RequestContext(caller, request_id, request.headers.get("idempotency-key"))
+    return ImageCall(request, service, settings, context)
+
+
+ImageCallDep = Annotated[ImageCall, Depends(_image_call)]
 
 
 @router.post(
     "/v1/images/generations", response_model=None, responses=IMAGES_RESPONSES, openapi_extra=IDEMPOTENCY_KEY
 )
-async def create_image(
-    request: Request,
-    body: ImageGenerateRequest,
-    service: ServiceDep,
-    caller: CallerDep,
-    request_id: RequestIdDep,
-) -> Response | StreamingResponse:
-    context = RequestContext(caller, request_id, request.headers.get("idempotency-key"))
-    return await _respond(request, service, body.to_request(), context, stream=bool(body.stream))
+async def create_image(body: ImageGenerateRequest, call: ImageCallDep) -> Response:
+    request = body.to_request()
+    return await call.respond(request, revised_prompt=body.shows_revised_prompt, stream=bool(body.stream))
 
 
 @router.post(
@@ -51,64 +119,68 @@ async def create_image(
     responses=IMAGES_RESPONSES,
     openapi_extra={**edit_form(), **IDEMPOTENCY_KEY},
 )
-async def create_image_edit(
-    request: Request, service: ServiceDep, settings: SettingsDep, caller: CallerDep, request_id: RequestIdDep
-) -> Response | StreamingResponse:
-    limits = settings.server
+async def create_image_edit(call: ImageCallDep) -> Response:
+    limits = call.settings.server
     upload_limit = limits.max_upload_bytes
     file_limits = {"image": upload_limit, "image[]": upload_limit, "mask": limits.max_mask_bytes}
-    form = await read_form(request, file_limits, max_files=limits.max_input_images + 1, max_fields=100)
+    body, files = await _read_multipart(call.http, ImageEditRequest, file_limits, limits.max_input_images + 1)
+    masks = files.get("mask", [])
+    if len(masks) > 1:
+        raise InvalidRequest("Only one `mask` may be sent.", param="mask")
+    edit = body.to_edit_request(_required_images(files), masks[0] if masks else None)
+    return await call.respond(edit, revised_prompt=body.shows_revised_prompt, stream=bool(body.stream))
+
+
+@router.post(
+    "/v1/images/variations",
+    response_model=None,
+    responses=IMAGES_RESPONSES,
+    openapi_extra={**variation_form(), **IDEMPOTENCY_KEY},
+)
+async def create_image_variation(call: ImageCallDep) -> Response:
+    """An edit of one image with a fixed prompt (`VARIATION_PROMPT`), on any model that can edit."""
+    file_limits = {"image": call.settings.server.max_upload_bytes}
+    body, files = await _read_multipart(call.http, ImageCreateVariationRequest, file_limits, 1)
+    variation = body.to_variation_request(_required_images(files)[0])
+    return await call.respond(variation, revised_prompt=False)
+
+
+async def _read_multipart(
+    request: Request, model: type[FormModel], file_limits: Mapping[str, int], max_files: int
+) -> tuple[FormModel, dict[str, list[Upload]]]:
+    """A multipart body as its scalar fields, validated as `model`, and its files by field name (`image[]`
+    counted as `image`), each read within its limit; a file field not in `file_limits` is refused."""
+    form = await read_form(request, file_limits, max_files=max_files, max_fields=100)
     try:
         fields: dict[str, Any] = {}
         for key, value in form.multi_items():
             if key in ("text", "text[]"):  # one text, or several as repeated fields
                 fields.setdefault("text", []).append(value)
-            elif key not in _FILE_FIELDS:
+            elif key not in file_limits:
                 fields[key] = value
         try:
-            body = ImageEditRequest.model_validate(fields)
+            body = model.model_validate(fields)
         except ValidationError as error:
             raise validation_error(error) from None
-        images = [await read_upload(item, "image", limits.max_upload_bytes) for item in _files(form, "image")]
-        if not images:
-            raise InvalidRequest(
-                "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
-            )
-        masks = _files(form, "mask")
-        if len(masks) > 1:
-            raise InvalidRequest("Only one `mask` may be sent.", param="mask")
-        mask = await read_upload(masks[0], "mask", limits.max_mask_bytes) if masks else None
+        files: dict[str, list[Upload]] = {}
+        for key in file_limits:
+            name = key.removesuffix("[]")
+            for item in form.getlist(key):
+                if not isinstance(item, UploadFile):
+                    raise InvalidRequest(f"`{name}` must be a file upload.", param=name)
+                files.setdefault(name, []).append(await read_upload(item, name, file_limits[key]))
     finally:
         await form.close()
-    context = RequestContext(caller, request_id, request.headers.get("idempotency-key"))
-    return await _respond(
-        request, service, body.to_edit_request(images, mask), context, stream=bool(body.stream)
-    )
+    return body, files
 
 
-async def _respond(
-    http: Request, service: ImageService, request: ImageRequest, context: RequestContext, *, stream: bool
-) -> Response:
-    """1. a place in the model's line (a full one answers 429 here, before any work or database
-    write); 2. the submission (every refusal) and then the response, cancelled the moment the client
-    hangs up."""
-    admission = service.admit(request)
-    handed_over = False
-    try:
-        if stream:
-            response: Response = await unless_client_leaves(
-                http.receive, _open_stream(service, request, context, admission)
-            )
-            handed_over = True  # the stream gives the place back when it ends
-        else:
-            response = await unless_client_leaves(http.receive, _create(service, request, context, admission))
-        return response
-    except ClientGone:
-        logger.info("the client of %s hung up; its request is cancelled", context.request_id)
-        return Response(status_code=499)  # nobody is listening
-    finally:
-        if not handed_over:
-            admission.release()
+def _required_images(files: dict[str, list[Upload]]) -> list[Upload]:
+    images = files.get("image", [])
+    if not images:
+        raise InvalidRequest(
+            "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+        )
+    return images
 
 
 async def _open_stream(
@@ -120,7 +192,11 @@ async def _open_stream(
 
 
 async def _create(
-    service: ImageService, request: ImageRequest, context: RequestContext, admission: Admission
+    service: ImageService,
+    request: ImageRequest,
+    context: RequestContext,
+    admission: Admission,
+    delivery: Delivery,
 ) -> Response:
     result = await service.create(request, context, admission)
     output = result.output
@@ -129,7 +205,7 @@ async def _create(
         response = ImagesResponse(
             created=result.created,
             background=output.background,
-            data=[Image(b64_json=base64.b64encode(data).decode()) for data in result.images],
+            data=delivery.images(result),
             output_format=output.output_format,
             quality=output.quality,
             safety_identifier=result.safety_identifier,
@@ -141,11 +217,3 @@ async def _create(
 
     headers = {**result.headers, "x-request-id": context.request_id}
     return Response(await asyncio.to_thread(body), media_type="application/json", headers=headers)
-
-
-def _files(form: Any, name: str) -> list[Any]:
-    items = form.getlist(name) + (form.getlist(f"{name}[]") if name == "image" else [])
-    for item in items:
-        if not isinstance(item, UploadFile):
-            raise InvalidRequest(f"`{name}` must be a file upload.", param=name)
-    return items
