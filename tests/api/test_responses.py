@@ -20,6 +20,7 @@ from tests.support.pixels import decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
 TOOL = {"type": "image_generation", "size": "256x256", "quality": "low"}
+UPLOAD_LIMIT = 256 * 1024  # the keyed server's: a Responses body may be 4/3 of it + 1 MiB
 
 
 def _image_call(response: object) -> object:
@@ -220,7 +221,11 @@ def test_a_violating_prompt_is_blocked_as_on_the_images_api(server: GazoServer) 
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GazoServer, list[dict]]]:
     """The built-in model, keys required, retention on, and prompts rewritten by a chat endpoint."""
     with chat_server() as (chat_url, received):
-        env = {"GAZO_BILLING__RETENTION_DAYS": "1", "GAZO_COMPAT__PROMPT_REWRITE__BASE_URL": chat_url}
+        env = {
+            "GAZO_BILLING__RETENTION_DAYS": "1",
+            "GAZO_COMPAT__PROMPT_REWRITE__BASE_URL": chat_url,
+            "GAZO_SERVER__MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+        }
         with GazoServer(tmp_path_factory.mktemp("responses"), args=("--require-auth",), env=env) as running:
             yield running, received
 
@@ -269,3 +274,38 @@ def test_usage_of_responses_is_metered_like_images(keyed_server: tuple[GazoServe
     assert (row["requests"], row["succeeded"], row["images"]) == ("1", "1", "1")
     assert int(row["input tokens"]) == response.usage.input_tokens
     assert int(row["output tokens"]) == response.usage.output_tokens
+
+
+def test_a_responses_body_is_bounded_by_one_upload_as_base64(
+    keyed_server: tuple[GazoServer, list[dict]],
+) -> None:
+    server, _ = keyed_server
+    client = server.client(create_key(server.data_dir, "erin"))
+    too_big = "data:image/png;base64," + "A" * (UPLOAD_LIMIT * 4 // 3 + 1024 * 1024)
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.responses.create(
+            model="gpt-5",
+            input=[{"role": "user", "content": [{"type": "input_image", "image_url": too_big}]}],
+            tools=[TOOL],
+        )
+    assert refused.value.status_code == 413
+
+
+def test_an_input_image_with_previous_response_id_is_a_reference_beside_the_earlier_image(
+    server: GazoServer,
+) -> None:
+    client = server.client()
+    first = client.responses.create(model="gpt-5", input="a blue vase", tools=[TOOL])
+    logo = "data:image/png;base64," + base64.b64encode(png_bytes(photo(64, 64, seed=5))).decode()
+    message = {"role": "user", "content": [{"type": "input_text", "text": "add this"}]}
+    message["content"].append({"type": "input_image", "image_url": logo})
+    alone = client.responses.create(
+        model="gpt-5", previous_response_id=first.id, input="add this", tools=[TOOL]
+    )
+    both = client.responses.create(
+        model="gpt-5", previous_response_id=first.id, input=[message], tools=[TOOL]
+    )
+    assert _image_call(both).action == "edit"
+    assert both.tool_usage.image_gen.input_tokens_details.image_tokens > (
+        alone.tool_usage.image_gen.input_tokens_details.image_tokens
+    )

@@ -66,19 +66,29 @@ class BodyLimits:
 
     json: int
     edits: int
-    verify: int
+    one_image: int
+    responses: int
 
     @classmethod
     def from_settings(cls, server: ServerSettings) -> BodyLimits:
-        edits = server.max_upload_bytes * server.max_input_images + server.max_mask_bytes + 1024 * 1024
-        return cls(json=server.max_json_bytes, edits=edits, verify=server.max_upload_bytes + 1024 * 1024)
+        megabyte = 1024 * 1024
+        edits = server.max_upload_bytes * server.max_input_images + server.max_mask_bytes + megabyte
+        # A Responses request is JSON held in memory whole: its images (as base64 data URLs, 4/3 of their
+        # bytes) may add up to one upload's worth, as OpenAI bounds a request's image payload.
+        responses = max(server.max_json_bytes, server.max_upload_bytes * 4 // 3 + megabyte)
+        return cls(
+            json=server.max_json_bytes,
+            edits=edits,
+            one_image=server.max_upload_bytes + megabyte,
+            responses=responses,
+        )
 
     def for_path(self, path: str) -> int:
-        if path in (EDITS_PATH, VARIATIONS_PATH):
+        if path == EDITS_PATH:
             return self.edits
-        if path == RESPONSES_PATH:  # images as data URLs: base64 is 4/3 of their bytes
-            return self.edits * 4 // 3
-        return self.verify if path == VERIFY_PATH else self.json
+        if path in (VERIFY_PATH, VARIATIONS_PATH):
+            return self.one_image
+        return self.responses if path == RESPONSES_PATH else self.json
 
 
 class RequestGate:

@@ -42,7 +42,9 @@ class ServerSettings(Section):
         1024 * 1024,
         ge=1024,
         description="Largest request body of a JSON route (generations, and every route without uploads); "
-        "edits may carry `max_input_images` x `max_upload_bytes` + `max_mask_bytes` + 1 MiB. Enforced "
+        "edits may carry `max_input_images` x `max_upload_bytes` + `max_mask_bytes` + 1 MiB, variations "
+        "and verification one upload + 1 MiB, `/v1/responses` (images as base64 data URLs) 4/3 of one "
+        "upload + 1 MiB. Enforced "
         "while the body streams, chunked or not, and only after the API key was checked.",
     )
     body_timeout_s: float = Field(

@@ -62,7 +62,7 @@ class ResponsesServing:
         limits = self.settings.server
         turn = read_input(body.input, max_image_bytes=limits.max_upload_bytes)
         owner = context.caller.key_id
-        if body.previous_response_id is not None and turn.earlier is None and not turn.images:
+        if body.previous_response_id is not None and turn.earlier is None:
             turn.earlier = await asyncio.to_thread(self._previous_image, body.previous_response_id, owner)
         images = await asyncio.to_thread(self._images, turn, tool, owner)
         mask = None
