@@ -25,6 +25,8 @@ OutputFormat = Literal["png", "jpeg", "webp"]
 Style = Literal["vivid", "natural"]
 #: How a response carries its images: base64 in the body, or a URL gazo serves for a while.
 ResponseFormat = Literal["b64_json", "url"]
+#: Interactive requests go first; batch lines (`/v1/batches`) take what capacity they leave.
+Priority = Literal["interactive", "batch"]
 Placement = Literal[
     "center", "left", "right", "top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"
 ]

@@ -113,6 +113,7 @@ class Meter:
         request_id: str,
         idempotency_key: str | None = None,
         fingerprint: bytes | None = None,
+        batch_id: str | None = None,
         now: datetime | None = None,
     ) -> Reservation:
         """Check limits and hold the estimate's price; raises RateLimited or QuotaExceeded.

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gazo.backends.base import Capabilities, CapabilityName
 from gazo.engine.admission import Admission
-from gazo.jobs import Job, Progress, Quality, RenderedImage
+from gazo.jobs import Job, Priority, Progress, Quality, RenderedImage
 
 __all__ = ["Capabilities", "CapabilityName", "Engine", "EngineHealth", "ModelInfo"]
 
@@ -71,9 +71,11 @@ class Engine(Protocol):
         """
 
     def render(
-        self, job: Job, admission: Admission | None = None
+        self, job: Job, admission: Admission | None = None, *, priority: Priority = "interactive"
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
         """Run `job`; yields progress (with previews when asked) and then each finished image.
+
+        `priority` `batch` (a line of `/v1/batches`) runs only in capacity interactive jobs leave.
 
         The first event, `Progress(step=0)`, says the job was admitted to a queue. Without an
         `admission` the job takes its place in the line here, raising `Overloaded` at once when the

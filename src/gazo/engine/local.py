@@ -26,7 +26,7 @@ from gazo.engine.admission import Admission, AdmissionLine
 from gazo.engine.base import EngineHealth, ModelInfo
 from gazo.engine.metrics import EngineMetrics
 from gazo.errors import Cancelled, Overloaded, Unavailable
-from gazo.jobs import EditJob, Job, Progress, RenderedImage
+from gazo.jobs import EditJob, Job, Priority, Progress, RenderedImage
 from gazo.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class LocalEngine:
         return admission
 
     async def render(
-        self, job: Job, admission: Admission | None = None
+        self, job: Job, admission: Admission | None = None, *, priority: Priority = "interactive"
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
         admission = admission or self.admit(job.model)
         worker = self._workers[job.model]

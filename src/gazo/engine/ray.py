@@ -31,7 +31,7 @@ from gazo.engine.base import EngineHealth, ModelInfo
 from gazo.engine.local import model_info
 from gazo.engine.metrics import EngineMetrics
 from gazo.errors import Overloaded, Unavailable
-from gazo.jobs import Job, Progress, RenderedImage
+from gazo.jobs import Job, Priority, Progress, RenderedImage
 from gazo.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class RayEngine:
         return admission
 
     async def render(
-        self, job: Job, admission: Admission | None = None
+        self, job: Job, admission: Admission | None = None, *, priority: Priority = "interactive"
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
         """Held in the line until the replicas are done with the job (not only until one takes it)."""
         step_reached, images_done = -1, set[int]()

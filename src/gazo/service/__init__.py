@@ -25,7 +25,7 @@ from gazo.billing.values import Caller, Reservation
 from gazo.engine.admission import Admission
 from gazo.engine.base import Engine, EngineHealth
 from gazo.errors import ContentPolicyViolation, RequestTimeout
-from gazo.jobs import EditJob, ImageRequest, Job, Progress, RenderedImage
+from gazo.jobs import EditJob, ImageRequest, Job, Priority, Progress, RenderedImage
 from gazo.moderation import Moderation
 from gazo.provenance import Provenance
 from gazo.service.catalog import ModelCatalog, ModelEntry, UsageReports
@@ -161,7 +161,7 @@ class ImageService:
         if reservation.replay is not None:
             replay = reservation.replay
             return _submission(prepared, reservation, self._replay(prepared, replay), created=replay.created)
-        events = self._run(prepared, reservation, admission)
+        events = self._run(prepared, reservation, admission, context.priority)
         submission = _submission(prepared, reservation, cast(AsyncGenerator[Event, None], events))
         try:
             await anext(events)  # `None`: the queue took the job, and nothing but a failure can end it now
@@ -209,7 +209,11 @@ class ImageService:
                 refuse(self.moderation.check_image(image, level=level), "image")
 
     async def _run(
-        self, prepared: PreparedRequest, reservation: Reservation, admission: Admission | None
+        self,
+        prepared: PreparedRequest,
+        reservation: Reservation,
+        admission: Admission | None,
+        priority: Priority = "interactive",
     ) -> AsyncGenerator[Event | None, None]:
         """Render a reserved job: first `None` once the engine queued it, then steps, partial images as
         they form and each final image. The reservation is settled exactly once: charged when every
@@ -218,7 +222,7 @@ class ImageService:
         finishing: list[tuple[int, asyncio.Future[bytes]]] = []  # (image index, its signed bytes)
         partials_sent = [0] * job.n
         try:
-            async for event in self._render(job, admission):
+            async for event in self._render(job, admission, priority):
                 if isinstance(event, RenderedImage):  # finished while the engine hands over the next
                     finish = self.finisher.finish(prepared, event.image)
                     finishing.append((event.index, asyncio.ensure_future(finish)))
@@ -307,9 +311,12 @@ class ImageService:
             request_id=context.request_id,
             idempotency_key=idempotency_key,
             fingerprint=prepared.request.fingerprint() if idempotency_key is not None else None,
+            batch_id=context.batch_id,
         )
 
-    async def _render(self, job: Job, admission: Admission | None) -> AsyncIterator[Progress | RenderedImage]:
+    async def _render(
+        self, job: Job, admission: Admission | None, priority: Priority = "interactive"
+    ) -> AsyncIterator[Progress | RenderedImage]:
         """The engine's events for `job`, under the request's time limit.
 
         The limit is a deadline applied to each wait for an engine event, not one `asyncio.timeout`
@@ -319,7 +326,7 @@ class ImageService:
         would have its job rendered, and charged, to the end."""
         limit = self.settings.server.request_timeout_s
         deadline = asyncio.get_running_loop().time() + limit
-        async with aclosing(self.engine.render(job, admission)) as events:
+        async with aclosing(self.engine.render(job, admission, priority=priority)) as events:
             while True:
                 try:
                     async with asyncio.timeout_at(deadline):

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from gazo.billing.tokens import TokenUsage
 from gazo.billing.values import Caller
-from gazo.jobs import Background, OutputFormat, Quality
+from gazo.jobs import Background, OutputFormat, Priority, Quality
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class RequestContext:
     caller: Caller
     request_id: str
     idempotency_key: str | None = None
+    #: A line of this batch (`/v1/batches`): billed at the batch price, rendered below interactive work.
+    batch_id: str | None = None
+
+    @property
+    def priority(self) -> Priority:
+        return "batch" if self.batch_id is not None else "interactive"
 
 
 @dataclass(frozen=True)
