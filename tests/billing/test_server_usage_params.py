@@ -46,6 +46,8 @@ BOTH_REFUSE = [
     ({"group_by": "colour"}, "group_by"),
     ({"group_by": "model\x00"}, "group_by"),
     ({"group_by": ["model"] * 101}, "group_by"),
+    ({"batch_ids": "batch_1\x00"}, "batch_ids"),  # gazo's extension, on both
+    ({"batch_ids": "b" * 257}, "batch_ids"),
 ]
 USAGE_REFUSES = [
     ({"models": "gpt-image-1\x00"}, "models"),
@@ -112,3 +114,7 @@ def test_filters_with_any_other_characters_are_fine(admin: tuple[GazoServer, dic
     answer = _get(admin, USAGE, params)
     assert answer.status_code == 200, answer.text
     assert [b["results"] for b in answer.json()["data"]] == [[], [], []]
+    for path in (USAGE, COSTS):  # gazo's batch extension takes the same kind of list
+        answer = _get(admin, path, {"batch_ids": ["batch_ö'1", "batch_2"], "group_by": "batch_id"})
+        assert answer.status_code == 200, answer.text
+        assert [b["results"] for b in answer.json()["data"]] == [[], [], []]

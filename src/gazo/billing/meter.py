@@ -9,6 +9,8 @@ and body as a succeeded request is a *replay*: it gets the earlier row's id and 
 (see :mod:`gazo.billing.idempotency`), passes no limit and is never charged again.
 Holds of a process that died are given back by :meth:`Meter.release_stale`, which runs when a
 meter starts (dead processes on this host) and should run periodically (expired holds anywhere).
+A line of a batch (``batch_id``) is held and charged at ``billing.batch_price_factor`` of the price,
+and its row carries the batch id, so budgets see the discount and reports can group by batch.
 
 Everything is synchronous and thread-safe; the HTTP layer calls it through ``asyncio.to_thread``.
 """
@@ -77,7 +79,7 @@ class Meter:
         self.database = database
         self.settings = settings
         self.limiter = limiter or make_limiter(None)
-        self.prices = PriceTable(settings.prices)
+        self.prices = PriceTable(settings.prices, batch_factor=settings.batch_price_factor)
         self.auth = Authenticator(database, settings)
         self._host = host_identity()
         if release_stale_on_start:
@@ -122,7 +124,7 @@ class Meter:
         output) is required: a retry of a succeeded request gets a replay, which needs no budget and
         books no images, but counts as a request per minute (a replay is not free to serve: it reads
         and decrypts up to n whole images); the key reused with another body raises
-        IdempotencyKeyReused."""
+        IdempotencyKeyReused. ``batch_id``: the request is a line of that batch, priced as one."""
         operation = _check_operation(operation)
         now = now or utcnow()
         idempotency = _idempotency(caller, idempotency_key, fingerprint)
@@ -134,8 +136,15 @@ class Meter:
             if found is not None:
                 return self._replay(caller, model, found, self._acquire(caller, images=0).headers())
         status = self._acquire(caller, images=n)
-        amount = self.prices.cost_micros(model, estimate)
-        request = {"model": model, "operation": operation, "size": size, "quality": quality, "n": n}
+        amount = self.prices.cost_micros(model, estimate, batch=batch_id is not None)
+        request = {
+            "model": model,
+            "operation": operation,
+            "size": size,
+            "quality": quality,
+            "n": n,
+            "batch_id": batch_id,
+        }
         for _attempt in range(3):
             try:
                 return self._hold(caller, request, amount, request_id, idempotency, status.headers(), now)
@@ -198,7 +207,13 @@ class Meter:
                 headers=headers,
             ) from None
         return Reservation(
-            usage_id, caller, request["model"], amount, rate_limit_headers=headers, idempotency=idempotency
+            usage_id,
+            caller,
+            request["model"],
+            amount,
+            rate_limit_headers=headers,
+            idempotency=idempotency,
+            batch_id=request["batch_id"],
         )
 
     def _acquire(self, caller: Caller, *, images: int) -> RateLimitStatus:
@@ -245,7 +260,7 @@ class Meter:
             raise ValueError(f"`status` {status!r} is not an outcome")
         if reservation.replayed:
             return Outcome(reservation.id, SUCCEEDED, 0, replayed=True)
-        cost = self.prices.cost_micros(reservation.model, usage)
+        cost = self.prices.cost_micros(reservation.model, usage, batch=reservation.batch_id is not None)
         values: dict[str, Any] = {
             "status": status,
             "text_input_tokens": usage.text_input_tokens,

@@ -5,6 +5,10 @@ token, so a request's cost is ``sum(tokens * price)`` in micro-dollars, exact fo
 and rounded half-up once per request otherwise (Decimal arithmetic: floats would drift in sums).
 gpt-image-1's prices (text in $5, image in $10, image out $40) are the default; ``billing.prices``
 overrides them per model name, and its ``default`` entry prices every model not listed.
+
+A batch line (a request of the Batch API) costs ``billing.batch_price_factor`` times that price, half by
+default as at OpenAI. The factor multiplies the exact sum before the one rounding, so a batch line is
+never a rounded full price halved (which would round twice and drift from ``factor * price``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ __all__ = ["DEFAULT_PRICE_KEY", "GPT_IMAGE_1", "ModelPrice", "PriceTable", "micr
 
 DEFAULT_PRICE_KEY = "default"
 _MICROS_PER_USD = Decimal(1_000_000)
+_FULL_PRICE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +40,9 @@ class ModelPrice:
         # str() first: Decimal(0.1) would keep the float's binary error.
         return cls(*(Decimal(str(prices[kind])) for kind in ("text_input", "image_input", "image_output")))
 
-    def cost_micros(self, usage: TokenUsage) -> int:
-        total = (
+    def cost_micros(self, usage: TokenUsage, factor: Decimal = _FULL_PRICE) -> int:
+        """The exact cost times `factor` (the batch discount, or 1), rounded half-up here and only here."""
+        total = factor * (
             usage.text_input_tokens * self.text_input
             + usage.image_input_tokens * self.image_input
             + usage.image_output_tokens * self.image_output
@@ -50,18 +56,26 @@ GPT_IMAGE_1 = ModelPrice(Decimal(5), Decimal(10), Decimal(40))
 class PriceTable:
     """Prices by model name, falling back to ``default`` and then to gpt-image-1's."""
 
-    def __init__(self, prices: Mapping[str, Mapping[Any, float | Decimal | str]] | None = None) -> None:
+    def __init__(
+        self,
+        prices: Mapping[str, Mapping[Any, float | Decimal | str]] | None = None,
+        *,
+        batch_factor: float | Decimal | str = _FULL_PRICE,
+    ) -> None:
         """`prices`: USD per 1M tokens by model, each keyed `text_input`, `image_input`, `image_output`
-        (keys typed `Any` since the settings type them as a `Literal` of those names, dicts as `str`)."""
+        (keys typed `Any` since the settings type them as a `Literal` of those names, dicts as `str`).
+        `batch_factor`: what a batch line pays of that price (``billing.batch_price_factor``)."""
         self._prices = {
             model: ModelPrice.from_usd_per_million(price) for model, price in (prices or {}).items()
         }
+        self.batch_factor = Decimal(str(batch_factor))  # str() first, as for prices
 
     def for_model(self, model: str) -> ModelPrice:
         return self._prices.get(model) or self._prices.get(DEFAULT_PRICE_KEY) or GPT_IMAGE_1
 
-    def cost_micros(self, model: str, usage: TokenUsage) -> int:
-        return self.for_model(model).cost_micros(usage)
+    def cost_micros(self, model: str, usage: TokenUsage, *, batch: bool = False) -> int:
+        """What `usage` of `model` costs; `batch`: a batch line's, at ``batch_factor`` of the price."""
+        return self.for_model(model).cost_micros(usage, self.batch_factor if batch else _FULL_PRICE)
 
 
 def usd_to_micros(usd: float | Decimal | str) -> int:

@@ -8,6 +8,11 @@ by what ``group_by`` names (OpenAI's field names: ``api_key_id``, ``model``, ``s
 Only admin keys may read; an admin key that belongs to an organisation sees that organisation's
 usage, an admin key without one (or open mode on loopback) sees everything. Costs group by
 ``line_item`` as the model name; ``api_key_id`` and ``model`` are gazo extensions there.
+
+Batch lines are gazo's own extension on both endpoints: ``group_by=batch_id`` adds ``batch_id`` to
+each result (null for interactive requests; the field is absent unless grouped, so OpenAI's shape is
+unchanged otherwise), and ``batch_ids`` keeps only those batches' lines. Their costs are what they
+were charged, at ``billing.batch_price_factor`` of the price.
 """
 
 from __future__ import annotations
@@ -32,8 +37,24 @@ __all__ = ["SummaryRow", "costs", "summary", "usage_images"]
 _WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
 # (default, maximum) buckets per page, per OpenAI's reference.
 _LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}
-_USAGE_GROUPS = {"api_key_id": "key_id", "model": "model", "size": "size", "source": "operation"}
-_COST_GROUPS = {"line_item": "model", "api_key_id": "key_id", "model": "model"}
+_USAGE_GROUPS = {
+    "api_key_id": "key_id",
+    "model": "model",
+    "size": "size",
+    "source": "operation",
+    "batch_id": "batch_id",
+}
+_COST_GROUPS = {"line_item": "model", "api_key_id": "key_id", "model": "model", "batch_id": "batch_id"}
+#: Groups gazo adds to a result only when asked for (OpenAI's own fields are always there).
+_EXTENSIONS = ("batch_id",)
+#: The filter parameters and the usage column each keeps values of.
+_FILTERS = {
+    "api_key_ids": "key_id",
+    "models": "model",
+    "sizes": "size",
+    "sources": "operation",
+    "batch_ids": "batch_id",
+}
 _ALWAYS_NULL = ("project_id", "user_id")
 # Unix seconds both databases can hold: Python's datetime stops at 9999-12-31T23:59:59Z, before PostgreSQL.
 _LAST_SECOND = 253_402_300_799
@@ -56,11 +77,11 @@ def usage_images(
     models: Sequence[str] | None = None,
     sizes: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
+    batch_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    wire = {"api_key_ids": api_key_ids, "models": models, "sizes": sizes, "sources": sources}
-    for name, values in wire.items():
-        _check_list(name, values or ())
-    filters = {"key_id": api_key_ids, "model": models, "size": sizes}
+    filters = _filters(
+        api_key_ids=api_key_ids, models=models, sizes=sizes, sources=sources, batch_ids=batch_ids
+    )
     filters["operation"] = [source.removeprefix("image.") for source in sources] if sources else None
 
     def result(totals: UsageTotals, groups: Sequence[str]) -> dict[str, Any]:
@@ -68,7 +89,7 @@ def usage_images(
         for name in ("source", "size", "project_id", "user_id", "api_key_id", "model"):
             value = totals.group.get(_USAGE_GROUPS.get(name, "")) if name in groups else None
             fields[name] = f"image.{value}" if name == "source" and value else value
-        return {"object": "organization.usage.images.result", **fields}
+        return {"object": "organization.usage.images.result", **fields, **_extensions(totals, groups)}
 
     return _page(
         database,
@@ -97,10 +118,11 @@ def costs(
     page: str | None = None,
     api_key_ids: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
+    batch_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     if bucket_width != "1d":
         raise InvalidRequest("`bucket_width` must be 1d for costs", param="bucket_width")
-    filters = {"key_id": api_key_ids, "model": models}
+    filters = _filters(api_key_ids=api_key_ids, models=models, batch_ids=batch_ids)
 
     def result(totals: UsageTotals, groups: Sequence[str]) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -112,7 +134,7 @@ def costs(
         for name in ("api_key_id", "model"):
             if name in groups:
                 body[name] = totals.group.get(_COST_GROUPS[name])
-        return body
+        return {**body, **_extensions(totals, groups)}
 
     return _page(
         database,
@@ -199,6 +221,18 @@ def _page(
     }
 
 
+def _filters(**wire: Sequence[str] | None) -> dict[str, Sequence[str] | None]:
+    """Filter parameters (named as on the wire, see :data:`_FILTERS`), checked, by the column they keep."""
+    for name, values in wire.items():
+        _check_list(name, values or ())
+    return {_FILTERS[name]: values for name, values in wire.items()}
+
+
+def _extensions(totals: UsageTotals, groups: Sequence[str]) -> dict[str, Any]:
+    """gazo's own result fields, present only when grouped by (null: the interactive requests)."""
+    return {name: totals.group.get(name) for name in _EXTENSIONS if name in groups}
+
+
 def _check_time(name: str, unix: int) -> int:
     if not 0 <= unix <= _LAST_SECOND:
         raise InvalidRequest(
@@ -243,6 +277,14 @@ def _utc(unix: int) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
 
 
+#: `gazo usage --by`: the column, and the label of its null (a keyless request, an interactive one).
+_SUMMARY_GROUPS = {
+    "key": ("key_id", "(open mode)"),
+    "model": ("model", "(none)"),
+    "batch": ("batch_id", "(interactive)"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
     """One line of `gazo usage`."""
@@ -259,10 +301,9 @@ class SummaryRow:
 def summary(
     database: Database, *, since: datetime, until: datetime | None = None, by: str = "key"
 ) -> list[SummaryRow]:
-    """Usage since a time, one row per key, model or UTC day (most expensive first, days in order)."""
-    column = {"key": "key_id", "model": "model"}
-    if by not in column and by != "day":
-        raise ValueError(f"`by` must be key, model or day, got {by!r}")
+    """Usage since a time, one row per key, model, batch or UTC day (most expensive first, days in order)."""
+    if by not in _SUMMARY_GROUPS and by != "day":
+        raise ValueError(f"`by` must be key, model, batch or day, got {by!r}")
     until = until or datetime.now(UTC)
     with database.reading() as session:
         if by == "day":
@@ -271,8 +312,9 @@ def summary(
             labels = [(start.timestamp() + t.bucket * 86400, t) for t in totals]
             named = [(datetime.fromtimestamp(s, UTC).date().isoformat(), t) for s, t in labels]
         else:
-            totals = aggregate(session=session, start=since, end=until, group_by=[column[by]])
-            named = [(str(t.group[column[by]] or "(open mode)"), t) for t in totals]
+            column, unnamed = _SUMMARY_GROUPS[by]
+            totals = aggregate(session=session, start=since, end=until, group_by=[column])
+            named = [(str(t.group[column] or unnamed), t) for t in totals]
             named.sort(key=lambda pair: -pair[1].cost_micros)
     return [
         SummaryRow(

@@ -56,7 +56,8 @@ class Reservation:
     """A request's hold; ``replayed`` means an earlier request with its Idempotency-Key succeeded,
     and ``replay`` is that request's stored response, to send again instead of rendering.
 
-    ``idempotency``: the request's Idempotency-Key, to store its response with when it succeeds."""
+    ``idempotency``: the request's Idempotency-Key, to store its response with when it succeeds.
+    ``batch_id``: the batch this request is a line of, so commit charges the batch price it held."""
 
     id: str
     caller: Caller
@@ -66,6 +67,7 @@ class Reservation:
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
     replay: StoredResponse | None = None
     idempotency: Idempotency | None = None
+    batch_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,11 +38,17 @@ def parse_since(value: str | None, *, now: datetime | None = None) -> datetime:
 
 @click.command()
 @click.option("--since", help="Start: 7d, 12h, 2w or an ISO date (default: the last 30 days).")
-@click.option("--by", type=click.Choice(["key", "model", "day"]), default="key", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["key", "model", "batch", "day"]),
+    default="key",
+    show_default=True,
+    help="One line per API key, model, batch (interactive requests on one line) or UTC day.",
+)
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout instead of a table.")
 @settings_options
 def usage(since: str | None, by: str, as_csv: bool, data_dir: Path | None, config_file: Path | None) -> None:
-    """Requests, images, tokens and cost, grouped by key, model or day."""
+    """Requests, images, tokens and cost, grouped by key, model, batch or day."""
     start = parse_since(since)
     database = open_database(config_file, data_dir)
     try:

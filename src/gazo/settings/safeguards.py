@@ -96,6 +96,14 @@ class BillingSettings(Section):
         description="USD per 1M tokens by model name (`text_input`, `image_input`, `image_output`); "
         "`default` prices every model not listed. Default: gpt-image-1's $5 / $10 / $40.",
     )
+    batch_price_factor: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="What a Batch API line pays of its model's `prices`, both held and charged (budgets "
+        "see the discounted amount): batch lines render below interactive work, so they cost less. Default: "
+        "half, as at OpenAI; 1: full price.",
+    )
     default_rpm: int | None = Field(
         None, ge=1, description="Requests per minute for keys without their own limit (and open mode)."
     )

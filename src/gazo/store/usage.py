@@ -23,7 +23,7 @@ from sqlalchemy.types import BigInteger
 from gazo.store.database import changed
 from gazo.store.tables import ABANDONED, RESERVED, SUCCEEDED, Reservation, RetainedPrompt, Usage
 
-GROUP_COLUMNS = ("key_id", "org_id", "model", "operation", "size", "quality", "status")
+GROUP_COLUMNS = ("key_id", "org_id", "model", "operation", "size", "quality", "status", "batch_id")
 
 
 class DuplicateIdempotencyKey(Exception):
@@ -73,6 +73,7 @@ def insert_reserved(
     idempotency_key: str | None,
     now: datetime,
     request_hash: str | None = None,
+    batch_id: str | None = None,
 ) -> None:
     """Insert a request's ``reserved`` row; raises :class:`DuplicateIdempotencyKey` on a live duplicate."""
     row = Usage(
@@ -93,6 +94,7 @@ def insert_reserved(
         request_id=request_id,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
+        batch_id=batch_id,
         created_at=now,
     )
     session.add(row)

@@ -48,13 +48,22 @@ async def usage_images(
     models: ListQuery = None,
     sizes: ListQuery = None,
     sources: ListQuery = None,
+    batch_ids: ListQuery = None,
 ) -> dict[str, Any]:
     """Images and tokens per time bucket (admin keys; an organisation's admin sees its own)."""
-    filters = {"api_key_ids": api_key_ids, "models": models, "sizes": sizes, "sources": sources}
+    filters = {
+        "api_key_ids": api_key_ids,
+        "models": models,
+        "sizes": sizes,
+        "sources": sources,
+        "batch_ids": batch_ids,  # gazo's extension, as is `group_by=batch_id`
+    }
     return await asyncio.to_thread(usage.images, caller, **window.fields, **filters)
 
 
 @router.get("/v1/organization/costs")
-async def costs(usage: UsageDep, caller: CallerDep, window: WindowDep) -> dict[str, Any]:
-    """Money per time bucket, by model (`line_item`) or key."""
-    return await asyncio.to_thread(usage.costs, caller, **window.fields)
+async def costs(
+    usage: UsageDep, caller: CallerDep, window: WindowDep, batch_ids: ListQuery = None
+) -> dict[str, Any]:
+    """Money per time bucket, by model (`line_item`), key or batch (`batch_ids`: only those batches)."""
+    return await asyncio.to_thread(usage.costs, caller, **window.fields, batch_ids=batch_ids)
