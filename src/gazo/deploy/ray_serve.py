@@ -21,12 +21,16 @@ from ray.serve.handle import DeploymentHandle
 
 from gazo.api.app import create_app
 from gazo.engine.base import ModelInfo
+from gazo.engine.local import BATCH_PASSES_AHEAD
 from gazo.engine.metrics import EngineMetrics
 from gazo.engine.ray import RayEngine
-from gazo.jobs import Job, Progress, RenderedImage
+from gazo.jobs import Job, Priority, Progress, RenderedImage
 from gazo.service import ImageService
 from gazo.service.compose import build_local_engine, build_registry
 from gazo.settings import ModelSpec, RaySettings, Settings
+
+#: Images a batch pass is assumed to carry when a model's `max_batch_images` is not configured.
+DEFAULT_BATCH_IMAGES = 8
 
 
 class ModelWorker:
@@ -34,9 +38,11 @@ class ModelWorker:
 
     def __init__(self, settings_data: dict[str, Any], model_name: str) -> None:
         settings = Settings(**settings_data)
-        # Ray admits at most max_ongoing_requests per replica: the local queue must hold them all,
-        # so that Ray's backpressure (429 at the gateway) is the one that decides.
-        queue_size = max(settings.engine.queue_size, settings.ray.max_ongoing_requests)
+        # The gateway admits interactive requests up to what the replicas can hold (their slots plus
+        # Ray's queue, `in_flight_capacity`), and each replica has batch slots besides: the local line
+        # must hold every interactive request Ray may route here, so that the gateway's count and
+        # Ray's backpressure (429 at the gateway) are the ones that decide.
+        queue_size = max(settings.engine.queue_size, in_flight_capacity(settings.ray))
         settings = settings.model_copy(
             update={"engine": settings.engine.model_copy(update={"queue_size": queue_size})}
         )
@@ -55,9 +61,12 @@ class ModelWorker:
     def info(self) -> ModelInfo:
         return self.engine.resolve(self.name)
 
-    async def render(self, job: Job) -> AsyncIterator[Progress | RenderedImage]:
+    async def render(
+        self, job: Job, priority: Priority = "interactive"
+    ) -> AsyncIterator[Progress | RenderedImage]:
+        """`priority` orders this replica's own work: batch lines run behind its interactive jobs."""
         self.jobs_served += 1
-        async for event in self.engine.render(job):
+        async for event in self.engine.render(job, priority=priority):
             yield event
 
     def check_health(self) -> None:
@@ -75,7 +84,9 @@ class Gateway:
 
     def __serve_build_asgi_app__(self) -> Any:
         registry, capacity = build_registry(self.settings), in_flight_capacity(self.settings.ray)
-        engine = RayEngine(registry, self.workers, self.settings.engine, EngineMetrics(), capacity)
+        replicas = self.settings.ray.num_replicas or max(1, self.settings.ray.min_replicas)
+        batch = {spec.name: replicas * batch_slots(spec) for spec in self.settings.served_models()}
+        engine = RayEngine(registry, self.workers, self.settings.engine, EngineMetrics(), capacity, batch)
         return create_app(self.settings, service=ImageService.from_settings(self.settings, engine))
 
 
@@ -84,6 +95,13 @@ def in_flight_capacity(options: RaySettings) -> int:
     `max_queued_requests` more per caller (this gateway); autoscaling counts its upper bound."""
     replicas = options.num_replicas or options.max_replicas
     return options.max_ongoing_requests * replicas + options.max_queued_requests
+
+
+def batch_slots(spec: ModelSpec) -> int:
+    """Batch lines one replica holds besides its `max_ongoing_requests`: two passes of the model's
+    configured batch limit (one rendering, one queued), or of `DEFAULT_BATCH_IMAGES` when the limit
+    is left to the device the replica finds."""
+    return BATCH_PASSES_AHEAD * int(spec.options.get("max_batch_images") or DEFAULT_BATCH_IMAGES)
 
 
 def _spec(settings: Settings, name: str) -> ModelSpec:
@@ -111,7 +129,7 @@ def build_application(settings: Settings) -> serve.Application:
         spec.name: worker.options(
             name=f"ModelWorker-{spec.name}",
             ray_actor_options={"num_cpus": options.num_cpus, "num_gpus": options.num_gpus},
-            max_ongoing_requests=options.max_ongoing_requests,
+            max_ongoing_requests=options.max_ongoing_requests + batch_slots(spec),
             max_queued_requests=options.max_queued_requests,
             health_check_period_s=5,
             # A replica being retired (scale-down, redeploy) finishes its jobs first: none outlives this.

@@ -75,12 +75,32 @@ class Engine(Protocol):
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
         """Run `job`; yields progress (with previews when asked) and then each finished image.
 
-        `priority` `batch` (a line of `/v1/batches`) runs only in capacity interactive jobs leave.
+        `priority="batch"` (a line of `/v1/batches`) runs only in capacity interactive jobs leave: it
+        takes no place in the line (never refused with `Overloaded`, never the cause of a 429; an
+        `admission` handed in is released at once), waits behind every interactive job, is batched
+        with other batch lines only, and a pass of them leaves off at its next step when an
+        interactive job arrives, to run again from the start (steps already reported are not
+        repeated). Pace batch lines with :meth:`batch_room`; the caller's time limit still applies.
 
         The first event, `Progress(step=0)`, says the job was admitted to a queue. Without an
         `admission` the job takes its place in the line here, raising `Overloaded` at once when the
         line is full. Closing the generator early (`aclose`: client gone, timeout) cancels the job at
         its next denoising step; a generator rather than any iterator so that callers can close it.
+        """
+
+    def batch_room(self, model: str) -> int:
+        """How many more batch images to hand `model` now without delaying interactive work.
+
+        A batch line counts its `n` images from the call to :meth:`render` (so, through the service,
+        once `ImageService.submit` returns) until its event stream ends, however it ends. The room is
+        0 while interactive requests wait for `model` (or it is not ready); otherwise enough for the
+        model to render one full pass of batch lines with the next one queued behind it, less the
+        batch images already in flight, counted over every caller of this engine.
+
+        A runner keeps lines flowing like this: ask, submit lines while the answer is positive (a
+        line of `n` images takes `n`; the last may overshoot), wait until each of those `submit`
+        calls has returned, then ask again when one of its lines ends, or after a short pause
+        (about a second) when the answer was 0. Synchronous and cheap: call it from the event loop.
         """
 
     def metrics_text(self) -> bytes:

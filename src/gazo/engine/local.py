@@ -4,19 +4,19 @@ A request takes its place in the line (`admit`) as soon as it is read, and gives
 model takes its job; a full line answers at once (`Overloaded` → 429 with `Retry-After`) instead of
 piling up work. A job whose client went away stops at its next denoising step, because the progress
 callback the backend calls after every step raises `Cancelled`.
+
+Batch lines (`priority="batch"`, from `/v1/batches`) take no place in the line and wait in a lane of
+their own (`gazo.engine.lanes`): the model takes them, batched together, only when no interactive job
+waits, and a pass of them makes way at its next step when one arrives (its lines run again later).
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-import queue
 import threading
 import time
-from collections import deque
-from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator
 
 from PIL import Image
 
@@ -24,54 +24,19 @@ from gazo.backends.base import ImageBackend
 from gazo.backends.registry import ModelRegistry
 from gazo.engine.admission import Admission, AdmissionLine
 from gazo.engine.base import EngineHealth, ModelInfo
+from gazo.engine.lanes import Lanes
 from gazo.engine.metrics import EngineMetrics
+from gazo.engine.tickets import DONE, MakeWay, Ticket, preview_steps
 from gazo.errors import Cancelled, Overloaded, Unavailable
 from gazo.jobs import EditJob, Job, Priority, Progress, RenderedImage
 from gazo.settings import EngineSettings
 
+__all__ = ["LocalEngine", "model_info", "preview_steps"]
+
 logger = logging.getLogger(__name__)
 
-class _Signal(enum.Enum):
-    """Markers that travel where tickets and events do, typed so the checker tells them apart."""
-
-    DONE = "done"  # a ticket's last event: every image was sent
-    EMPTY = "empty"  # nothing was queued before the batching window closed
-
-
-_DONE, _EMPTY = _Signal.DONE, _Signal.EMPTY
-#: What a ticket's channel carries: progress, images, the error that ended the job, or `_DONE`.
-_Event = Progress | RenderedImage | BaseException | _Signal
-
-
-@dataclass
-class _Ticket:
-    """A job in flight, and the channel its events travel back to the event loop on."""
-
-    job: Job
-    loop: asyncio.AbstractEventLoop
-    events: asyncio.Queue[_Event] = field(default_factory=asyncio.Queue)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    enqueued_at: float = field(default_factory=time.monotonic)
-    preview_steps: set[int] | None = None
-    admission: Admission | None = None  # its place in the line, given back once the model takes it
-
-    def send(self, event: _Event) -> None:
-        self.loop.call_soon_threadsafe(self.events.put_nowait, event)
-
-    def on_step(self, step: int, total: int, make_previews: Callable[[], list[Image.Image]]) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled()
-        if self.preview_steps is None:
-            self.preview_steps = preview_steps(total, self.job.partial_images)
-        previews = tuple(make_previews()) if step in self.preview_steps else ()
-        self.send(Progress(step=step, total=total, previews=previews))
-
-
-def preview_steps(total: int, wanted: int) -> set[int]:
-    """Up to `wanted` steps, evenly spread and before the last, that get a partial image."""
-    if wanted <= 0 or total < 2:
-        return set()
-    return {max(1, min(total - 1, round((index + 1) * total / (wanted + 1)))) for index in range(wanted)}
+#: Forward passes' worth of batch images a model holds (one rendering, one queued behind it).
+BATCH_PASSES_AHEAD = 2
 
 
 class _ModelWorker:
@@ -80,15 +45,13 @@ class _ModelWorker:
     def __init__(self, backend: ImageBackend, queue_size: int, metrics: EngineMetrics) -> None:
         self.backend = backend
         self.metrics = metrics
-        # The line bounds the jobs waiting (from admission until the model takes them); the queue
-        # itself is unbounded, since it also holds jobs cancelled while they waited until they are
-        # skipped, and those no longer count.
+        # The line bounds the interactive jobs waiting (from admission until the model takes them);
+        # the lanes themselves are unbounded, since they also hold jobs cancelled while they waited
+        # until they are skipped, and those no longer count, and batch lines (`LocalEngine.batch_room`).
         self.line = AdmissionLine(queue_size)
-        self.queue: queue.Queue[_Ticket | None] = queue.Queue()
-        self.busy = False  # running a batch
-        self.held: deque[_Ticket | None] = (
-            deque()
-        )  # taken from the queue but not batchable with the last batch
+        self.lanes: Lanes[Ticket] = Lanes()
+        self.busy = False  # running a pass of interactive jobs
+        self.batch_images = 0  # images of batch lines between `render` and their end (event loop only)
         self.state = "loading"
         self.thread = threading.Thread(target=self._run, name=f"gazo-worker-{backend.name}", daemon=True)
 
@@ -100,46 +63,47 @@ class _ModelWorker:
             self.state = f"failed: {error}"
             return
         self.state = "ready"
-        while (ticket := self.held.popleft() if self.held else self.queue.get()) is not None:
+        while (taken := self.lanes.take()) is not None:
+            ticket, priority = taken
             if self._dropped(ticket):
                 continue
             batch = [ticket, *self._companions(ticket)]
-            self.busy = True  # until the batch ends (`_execute`)
-            self.metrics.queue_depth.labels(self.backend.name).set(self.queue.qsize())
-            for member in batch:
-                self.metrics.queue_wait.labels(self.backend.name).observe(
-                    time.monotonic() - member.enqueued_at
-                )
-                if member.admission is not None:
-                    member.admission.release()  # no longer waiting: its place goes to the next request
+            self.busy = priority == "interactive"  # until the pass ends (`_execute`)
+            self._taken(batch)
             self._execute(batch)
 
-    def _companions(self, first: _Ticket) -> list[_Ticket]:
-        """Queued jobs that can share `first`'s forward pass, up to the model's image limit."""
+    def _taken(self, batch: list[Ticket]) -> None:
+        """Metrics of the lane the pass came from; the places of its jobs go to the next requests."""
+        name, lane = self.backend.name, batch[0].priority
+        interactive = lane == "interactive"
+        depth = self.metrics.queue_depth if interactive else self.metrics.batch_queue_depth
+        wait = self.metrics.queue_wait if interactive else self.metrics.batch_queue_wait
+        depth.labels(name).set(self.lanes.waiting(lane))
+        for member in batch:
+            wait.labels(name).observe(time.monotonic() - member.enqueued_at)
+            if member.admission is not None:
+                member.admission.release()  # no longer waiting: its place goes to the next request
+
+    def _companions(self, first: Ticket) -> list[Ticket]:
+        """Jobs of `first`'s lane that can share its forward pass, up to the model's image limit."""
         key = self.backend.batch_key(first.job)
         room = self.backend.batch_limit() - first.job.n
         if key is None or room <= 0:
             return []
+
+        def fits(candidate: Ticket) -> bool:  # cancelled ones are taken too, to be skipped now
+            same = self.backend.batch_key(candidate.job) == key and candidate.job.n <= room
+            return candidate.cancelled.is_set() or same
+
         deadline = time.monotonic() + self.backend.options.batch_window_ms / 1000
-        companions: list[_Ticket] = []
-        skipped: list[_Ticket | None] = []
-        while room > 0:
-            candidate = self.held.popleft() if self.held else self._next_queued(deadline)
-            if candidate is None or isinstance(candidate, _Signal):
-                if candidate is None:
-                    skipped.append(None)  # shutting down: stop after this batch
-                break
-            if self._dropped(candidate):
-                continue
-            if self.backend.batch_key(candidate.job) == key and candidate.job.n <= room:
+        companions: list[Ticket] = []
+        while room > 0 and (candidate := self.lanes.take_matching(first.priority, fits, deadline)):
+            if not self._dropped(candidate):
                 companions.append(candidate)
                 room -= candidate.job.n
-            else:
-                skipped.append(candidate)
-        self.held.extendleft(reversed(skipped))
         return companions
 
-    def _dropped(self, ticket: _Ticket) -> bool:
+    def _dropped(self, ticket: Ticket) -> bool:
         """A job cancelled while it waited is skipped, and counted like one cancelled mid-render; only
         now is its place in the line given back (see `LocalEngine.render`)."""
         if ticket.cancelled.is_set():
@@ -149,44 +113,58 @@ class _ModelWorker:
             return True
         return False
 
-    def _next_queued(self, deadline: float) -> _Ticket | _Signal | None:
-        remaining = deadline - time.monotonic()
-        try:
-            return self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait()
-        except queue.Empty:
-            return _EMPTY
-
-    def _execute(self, batch: list[_Ticket]) -> None:
+    def _execute(self, batch: list[Ticket]) -> None:
         started = time.monotonic()
+        if batch[0].priority == "batch":  # batch lines leave the pass, at a step, for interactive work
+            make_way = MakeWay(lambda: self.lanes.waiting("interactive") > 0)
+            for ticket in batch:
+                ticket.make_way = make_way
         self.metrics.batch_size.labels(self.backend.name).observe(len(batch))
         try:
             results = self._render(batch)
-            for ticket, images in zip(batch, results, strict=True):
-                if ticket.cancelled.is_set():
-                    self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
-                    continue
-                for index, image in enumerate(images):
-                    ticket.send(RenderedImage(index=index, image=image))
-                ticket.send(_DONE)
-                self.metrics.jobs.labels(self.backend.name, "ok").inc()
-        except Cancelled:
-            self.metrics.jobs.labels(self.backend.name, "cancelled").inc(len(batch))
+        except Cancelled:  # every job left the pass: its client went, or it made way
+            results = [[] for _ in batch]
         except BaseException as error:
             logger.exception("job on %s failed", self.backend.name)
             self.metrics.jobs.labels(self.backend.name, "error").inc(len(batch))
             for ticket in batch:
                 ticket.send(error)
+            return
         finally:
             self.busy = False
             self.metrics.render_seconds.labels(self.backend.name).observe(time.monotonic() - started)
+        self._deliver(batch, results)
 
-    def _render(self, batch: list[_Ticket]) -> list[list[Image.Image]]:
+    def _deliver(self, batch: list[Ticket], results: list[list[Image.Image]]) -> None:
+        """Send each job its images; batch lines that made way go back to the front of their lane."""
+        again: list[Ticket] = []
+        for ticket, images in zip(batch, results, strict=True):
+            ticket.make_way = None
+            if ticket.cancelled.is_set():
+                self.metrics.jobs.labels(self.backend.name, "cancelled").inc()
+            elif ticket.made_way and len(images) < ticket.job.n:
+                ticket.made_way = False
+                again.append(ticket)
+            else:
+                for index, image in enumerate(images):
+                    ticket.send(RenderedImage(index=index, image=image))
+                ticket.send(DONE)
+                self.metrics.jobs.labels(self.backend.name, "ok").inc()
+        if again:
+            self.metrics.made_way.labels(self.backend.name).inc(len(again))
+            self.lanes.put_back(again, "batch")
+
+    def _render(self, batch: list[Ticket]) -> list[list[Image.Image]]:
         if len(batch) > 1:
             return self.backend.generate_batch([t.job for t in batch], [t.on_step for t in batch])
         job = batch[0].job
         if isinstance(job, EditJob):
             return [self.backend.edit(job, batch[0].on_step)]
         return [self.backend.generate(job, batch[0].on_step)]
+
+    def check_available(self) -> None:
+        if self.state != "ready" and self.state != "loading":
+            raise Unavailable(f"The model `{self.backend.name}` could not be loaded ({self.state}).")
 
 
 class LocalEngine:
@@ -212,8 +190,11 @@ class LocalEngine:
 
     async def close(self) -> None:
         for worker in self._workers.values():
-            _drain(worker.queue)
-            worker.queue.put(None)
+            for ticket in worker.lanes.close():
+                ticket.cancelled.set()
+                if ticket.admission is not None:
+                    ticket.admission.release()
+                ticket.send(Unavailable("gazo is shutting down."))
         for worker in self._workers.values():
             if worker.thread.is_alive():
                 await asyncio.to_thread(worker.thread.join, 60)
@@ -227,8 +208,7 @@ class LocalEngine:
 
     def admit(self, model: str) -> Admission:
         worker = self._workers[model]
-        if worker.state != "ready" and worker.state != "loading":
-            raise Unavailable(f"The model `{model}` could not be loaded ({worker.state}).")
+        worker.check_available()
         # An idle model takes the next request at once: that one is not waiting, so it takes no place.
         admission = worker.line.admit(spare=0 if worker.busy else 1)
         if admission is None:
@@ -242,14 +222,23 @@ class LocalEngine:
     async def render(
         self, job: Job, admission: Admission | None = None, *, priority: Priority = "interactive"
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
-        admission = admission or self.admit(job.model)
         worker = self._workers[job.model]
-        ticket = _Ticket(job=job, loop=asyncio.get_running_loop(), admission=admission)
-        worker.queue.put_nowait(ticket)
-        self.metrics.queue_depth.labels(job.model).set(worker.queue.qsize())
+        if priority == "batch":  # a batch line takes no place in the line (`batch_room` paces them)
+            worker.check_available()
+            if admission is not None:
+                admission.release()
+            admission = None
+        else:
+            admission = admission or self.admit(job.model)
+        ticket = Ticket(job=job, loop=asyncio.get_running_loop(), priority=priority, admission=admission)
+        worker.lanes.put(ticket, priority)
+        depth = self.metrics.queue_depth if priority == "interactive" else self.metrics.batch_queue_depth
+        depth.labels(job.model).set(worker.lanes.waiting(priority))
+        batch_images = job.n if priority == "batch" else 0
+        worker.batch_images += batch_images
         try:
             yield Progress(step=0, total=0)  # admitted: the caller may now commit to a response
-            while (event := await ticket.events.get()) is not _DONE:
+            while (event := await ticket.events.get()) is not DONE:
                 if isinstance(event, BaseException):
                     raise event
                 if isinstance(event, Progress | RenderedImage):
@@ -259,6 +248,16 @@ class LocalEngine:
             # cancelled job stays queued (holding its decoded images) until the worker reaches it, so
             # giving its place back now would let clients that hang up grow the queue without bound.
             ticket.cancelled.set()
+            worker.batch_images -= batch_images
+
+    def batch_room(self, model: str) -> int:
+        """Batch images `model` may be given now (see `Engine.batch_room`): enough for a pass rendering
+        and a full one queued behind it, less those in flight; 0 while interactive work waits."""
+        worker = self._workers[model]
+        if worker.state != "ready" or worker.line.taken or worker.lanes.waiting("interactive"):
+            return 0
+        target = BATCH_PASSES_AHEAD * worker.backend.batch_limit()
+        return max(0, target - worker.batch_images)
 
     def metrics_text(self) -> bytes:
         return self.metrics.export()
@@ -268,7 +267,7 @@ class LocalEngine:
         return EngineHealth(
             ready=all(state == "ready" for state in states.values()),
             models=states,
-            queue_depth={name: worker.queue.qsize() for name, worker in self._workers.items()},
+            queue_depth={name: w.lanes.waiting("interactive") for name, w in self._workers.items()},
         )
 
 
@@ -283,16 +282,3 @@ def model_info(backend: ImageBackend, *, loading: bool) -> ModelInfo:
         default_quality=backend.options.default_quality,
         pending=backend.decided_at_load if loading else frozenset(),
     )
-
-
-def _drain(pending: queue.Queue[_Ticket | None]) -> None:
-    while True:
-        try:
-            ticket = pending.get_nowait()
-        except queue.Empty:
-            return
-        if ticket is not None:
-            ticket.cancelled.set()
-            if ticket.admission is not None:
-                ticket.admission.release()
-            ticket.send(Unavailable("gazo is shutting down."))

@@ -19,6 +19,25 @@ class EngineMetrics:
             ["model"],
             registry=self.registry,
         )
+        self.batch_queue_depth = Gauge(
+            "gazo_batch_queue_depth",
+            "Batch lines (/v1/batches) waiting per model, behind every interactive job.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.batch_queue_wait = Histogram(
+            "gazo_batch_queue_wait_seconds",
+            "Time a batch line waited before its model took it (again, after making way).",
+            ["model"],
+            buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+            registry=self.registry,
+        )
+        self.made_way = Counter(
+            "gazo_batch_made_way",
+            "Batch lines that left a forward pass at a step for an interactive job, to run again.",
+            ["model"],
+            registry=self.registry,
+        )
         self.render_seconds = Histogram(
             "gazo_render_seconds", "Time a model spent on a job.", ["model"], registry=self.registry
         )

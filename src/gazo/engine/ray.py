@@ -12,6 +12,12 @@ The gateway counts its requests in flight per model against what the replicas ca
 plus Ray's queue), so that a full deployment answers 429 before moderation and billing; Ray's own
 backpressure (`BackPressureError`) still answers 429 when that count is optimistic (autoscaling not
 yet scaled up, several gateways).
+
+Batch lines (`priority="batch"`) take no place in that count: they travel with their priority to a
+replica (Ray's routing spreads them, as it spreads every request), whose local engine runs them
+behind its interactive jobs. They have slots of their own on each replica (`batch_capacity`, which
+the deployment adds to its `max_ongoing_requests`), so they never fill the slots interactive
+requests are counted against.
 """
 
 from __future__ import annotations
@@ -50,13 +56,17 @@ class RayEngine:
         settings: EngineSettings,
         metrics: EngineMetrics,
         capacity: int | None = None,
+        batch_capacity: dict[str, int] | None = None,
     ) -> None:
-        """`capacity`: requests in flight per model the replicas can hold; None counts none."""
+        """`capacity`: interactive requests in flight per model the replicas can hold; None counts
+        none. `batch_capacity`: batch images in flight per model over its replicas (default none)."""
         self.registry = registry
         self.handles = handles
         self.settings = settings
         self.metrics = metrics
         self._lines = {name: AdmissionLine(capacity) for name in handles}
+        self._batch_capacity = batch_capacity or {}
+        self._batch_images = dict.fromkeys(handles, 0)  # in flight, counted on the event loop
         self._info: dict[str, ModelInfo] = {}
         self._states: dict[str, str] = dict.fromkeys(handles, "loading")
         self._watcher: asyncio.Task[None] | None = None
@@ -109,13 +119,20 @@ class RayEngine:
     async def render(
         self, job: Job, admission: Admission | None = None, *, priority: Priority = "interactive"
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
-        """Held in the line until the replicas are done with the job (not only until one takes it)."""
+        """Held in the line until the replicas are done with the job (not only until one takes it); a
+        batch line is counted in `batch_room` instead, as long."""
         step_reached, images_done = -1, set[int]()
-        admission = admission or self.admit(job.model)
+        if priority == "batch":
+            if admission is not None:
+                admission.release()
+            admission = None  # a batch line holds no place in the line
+            self._batch_images[job.model] += job.n
+        else:
+            admission = admission or self.admit(job.model)
         try:
             for attempt in range(REPLICA_RETRIES + 1):
                 try:
-                    async for event in self._render_on_a_replica(job):
+                    async for event in self._render_on_a_replica(job, priority):
                         if isinstance(event, Progress):  # a rerun replays steps the caller already saw
                             if event.step <= step_reached:
                                 continue
@@ -134,12 +151,25 @@ class RayEngine:
                     logger.warning("a `%s` replica died mid-job (%s); running it again", job.model, error)
                     self.metrics.replica_retries.labels(job.model).inc()
         finally:
-            admission.release()
+            if admission is not None:
+                admission.release()
+            if priority == "batch":
+                self._batch_images[job.model] -= job.n
 
-    async def _render_on_a_replica(self, job: Job) -> AsyncGenerator[Progress | RenderedImage, None]:
+    def batch_room(self, model: str) -> int:
+        """Batch images to hand `model` now (see `Engine.batch_room`): its replicas' batch slots, less
+        the batch images and the interactive requests in flight; 0 until a replica is ready."""
+        if self._states.get(model) != "ready":
+            return 0
+        in_flight = self._batch_images[model] + self._lines[model].taken
+        return max(0, self._batch_capacity.get(model, 0) - in_flight)
+
+    async def _render_on_a_replica(
+        self, job: Job, priority: Priority
+    ) -> AsyncGenerator[Progress | RenderedImage, None]:
         stream = None
         try:
-            stream = self.handles[job.model].options(stream=True).render.remote(job)
+            stream = self.handles[job.model].options(stream=True).render.remote(job, priority)
             async for event in stream:
                 yield event
         except BackPressureError:
