@@ -24,6 +24,10 @@ from tests.support.services import missing_service
 PG_ADMIN_URL = os.environ.get("GAZO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GAZO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLES = (
+    "batch_lines",
+    "batches",
+    "files",
+    "kept_objects",
     "idempotent_responses",
     "retained_prompts",
     "reservations",

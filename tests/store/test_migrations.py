@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from gazo.settings import Settings
 from gazo.store import migrations
@@ -16,7 +17,7 @@ from gazo.store.database import Database, sqlite_url
 from gazo.store.tables import metadata
 from tests.store.databases import TABLES, temporary_pg_database
 
-HEAD = "0003"  # the newest revision in src/gazo/store/migrations/versions
+HEAD = "0005"  # the newest revision in src/gazo/store/migrations/versions
 
 
 def _check_up_down(url: str) -> None:
@@ -100,3 +101,46 @@ def test_an_upgraded_schema_is_one_line_a_new_one_is_debug(
         ("DEBUG", f"created the gazo schema in {url} at revision 0001"),
         ("INFO", f"migrated {url} from revision 0001 to {HEAD}"),
     ]
+
+
+_USAGE_AT_0003 = text(
+    "INSERT INTO usage (id, model, operation, size, quality, n, text_input_tokens, image_input_tokens, "
+    "image_output_tokens, reserved_micros, cost_micros, status, request_id, idempotency_key, created_at) "
+    "VALUES (:id, 'gpt-image-1', 'generation', '1024x1024', 'low', 1, 10, 0, 272, 10930, 10930, "
+    "'succeeded', 'req', 'idem', '2026-11-01 00:00:00')"
+)
+
+
+def _check_batch_id_is_added_to_existing_rows(url: str) -> None:
+    """0004 adds usage.batch_id to a database in use: its rows stay, as interactive (null) requests,
+    and the expression index that makes Idempotency-Keys unique survives (SQLite would lose it to a
+    batch-mode table copy)."""
+    database = Database(url)
+    try:
+        migrations.upgrade(database.engine, "0003")
+        with database.engine.begin() as connection:
+            connection.execute(_USAGE_AT_0003, {"id": "usage_before"})
+        migrations.upgrade(database.engine, "0004")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLite cannot reflect the expression index (see above)
+            indexes = {index["name"] for index in inspect(database.engine).get_indexes("usage")}
+        assert "ix_usage_batch_id" in indexes
+        with database.engine.begin() as connection:
+            rows = connection.execute(text("SELECT id, cost_micros, batch_id FROM usage")).all()
+            assert [tuple(row) for row in rows] == [("usage_before", 10930, None)]
+            # A second live row with the same Idempotency-Key is still refused.
+            with pytest.raises(IntegrityError, match="uq_usage_idempotency"), connection.begin_nested():
+                connection.execute(_USAGE_AT_0003, {"id": "usage_after"})
+        migrations.downgrade(database.engine, "0003")
+        assert "batch_id" not in {column["name"] for column in inspect(database.engine).get_columns("usage")}
+    finally:
+        database.dispose()
+
+
+def test_batch_id_migration_keeps_rows_on_sqlite(tmp_path: Path) -> None:
+    _check_batch_id_is_added_to_existing_rows(sqlite_url(tmp_path / "gazo.db"))
+
+
+def test_batch_id_migration_keeps_rows_on_postgresql() -> None:
+    with temporary_pg_database() as url:
+        _check_batch_id_is_added_to_existing_rows(url)

@@ -14,10 +14,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gazo.api.azure import AzureRoutes
+from gazo.api.batches.runner import BatchRunner
 from gazo.api.errors import install_error_handlers
 from gazo.api.gate import RequestGate, is_loopback_name
 from gazo.api.openapi import install_openapi
-from gazo.api.routes import health, image_files, images, models, provenance, responses, usage, web
+from gazo.api.routes import (
+    batches,
+    files,
+    health,
+    image_files,
+    images,
+    models,
+    provenance,
+    responses,
+    usage,
+    web,
+)
 from gazo.api.shutdown import ShutdownCutoff
 from gazo.service import ImageService, ModelCatalog, UsageReports
 from gazo.settings import Settings
@@ -35,21 +47,30 @@ def create_app(settings: Settings, service: ImageService | None = None) -> FastA
         await running.start()
         app.state.service = running
         _install_desks(app, running)
+        runner = BatchRunner(running, settings)
+        runner.start()
+        app.state.batches = runner
         mode = await asyncio.to_thread(running.auth_mode, allow_open=allow_open)
         _log_address(settings)
         _log_auth_mode(mode, settings)
         try:
             yield
         finally:
+            await runner.close()
             await running.close()
 
     app = FastAPI(title="gazo", version=__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.add_middleware(RequestGate, server=settings.server, allow_open=allow_open)
+    app.add_middleware(
+        RequestGate,
+        server=settings.server,
+        allow_open=allow_open,
+        max_file_bytes=settings.batch.max_file_bytes,
+    )
     app.add_middleware(AzureRoutes)  # outside the gate: its body limits and auth see the rewritten path
     app.add_middleware(ShutdownCutoff, retry_after_s=settings.engine.retry_after_s)  # outermost: sees all
     install_error_handlers(app)
-    for module in (images, image_files, responses, models, provenance, usage, health, web):
+    for module in (images, image_files, responses, files, batches, models, provenance, usage, health, web):
         app.include_router(module.router)
     install_openapi(app, settings.server)
     return app

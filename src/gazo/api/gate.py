@@ -54,6 +54,7 @@ METRICS_PATH = "/metrics"
 EDITS_PATH = "/v1/images/edits"
 VARIATIONS_PATH = "/v1/images/variations"
 RESPONSES_PATH = "/v1/responses"
+FILES_PATH = "/v1/files"
 
 #: A client's `X-Request-Id`: short printable ASCII, no spaces (it reaches the database and the log).
 REQUEST_ID_PATTERN = r"^[\x21-\x7e]{1,100}$"
@@ -68,9 +69,10 @@ class BodyLimits:
     edits: int
     one_image: int
     responses: int
+    files: int
 
     @classmethod
-    def from_settings(cls, server: ServerSettings) -> BodyLimits:
+    def from_settings(cls, server: ServerSettings, *, max_file_bytes: int) -> BodyLimits:
         megabyte = 1024 * 1024
         edits = server.max_upload_bytes * server.max_input_images + server.max_mask_bytes + megabyte
         # A Responses request is JSON held in memory whole: its images (as base64 data URLs, 4/3 of their
@@ -81,24 +83,30 @@ class BodyLimits:
             edits=edits,
             one_image=server.max_upload_bytes + megabyte,
             responses=responses,
+            files=max_file_bytes + megabyte,
         )
 
-    def for_path(self, path: str) -> int:
+    def for_path(self, path: str, *, json_body: bool = False) -> int:
+        """`json_body`: an edit sent as JSON is held in memory whole, so it gets the Responses bound."""
         if path == EDITS_PATH:
-            return self.edits
+            return self.responses if json_body else self.edits
         if path in (VERIFY_PATH, VARIATIONS_PATH):
             return self.one_image
+        if path == FILES_PATH:
+            return self.files
         return self.responses if path == RESPONSES_PATH else self.json
 
 
 class RequestGate:
     """Pure ASGI middleware (no `BaseHTTPMiddleware`: it must not buffer bodies or break streaming)."""
 
-    def __init__(self, app: ASGIApp, server: ServerSettings, allow_open: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, server: ServerSettings, allow_open: bool, max_file_bytes: int = 200 * 1024 * 1024
+    ) -> None:
         self.app = app
         self.server = server
         self.allow_open = allow_open
-        self.limits = BodyLimits.from_settings(server)
+        self.limits = BodyLimits.from_settings(server, max_file_bytes=max_file_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,7 +139,8 @@ class RequestGate:
             state["caller"] = caller
             if caller.open_mode:
                 check_local_browser(headers)
-        limit = self.limits.for_path(path)
+        json_body = headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+        limit = self.limits.for_path(path, json_body=json_body)
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"The request body is {declared} bytes; at most {limit} are accepted here.")

@@ -188,6 +188,22 @@ class ImageEditRequest(_ImageRequestBase):
         )
 
 
+class ImageReference(BaseModel):
+    """An image in a JSON body: `image_url` (a data URL, or an image URL gazo gave) or `file_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_url: str | None = None
+    file_id: Annotated[str, Field(max_length=200)] | None = None
+
+
+class ImageEditJsonRequest(ImageEditRequest):
+    """`POST /v1/images/edits` as JSON (and edit lines of a batch): the images by reference."""
+
+    images: list[ImageReference] = Field(min_length=1, max_length=64)
+    mask: ImageReference | None = None
+
+
 class ImageCreateVariationRequest(BaseModel):
     """The scalar fields of `POST /v1/images/variations` (multipart): an edit of the one `image` with
     `VARIATION_PROMPT` and `input_fidelity` high, so it is checked, moderated, billed and signed as one."""
@@ -249,3 +265,14 @@ class Model(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[Model]
+
+
+def list_page(data: list[dict[str, Any]], more: bool) -> dict[str, Any]:
+    """A page as OpenAI's list endpoints return one."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": more,
+    }

@@ -76,7 +76,28 @@ class Authenticator:
                 )
         if found is None or secret is None:
             raise AuthenticationFailed(auth_message(secret))
-        caller = Caller(
+        caller = self._caller(found)
+        self._remember(secret, caller)
+        return caller
+
+    def caller_for_key(self, key_id: str | None) -> Caller | None:
+        """The caller a key id stands for now, to run work it left behind (a batch's lines) as it would
+        have run: None when the key was revoked since. `None` stands for open mode."""
+        if key_id is None:
+            return Caller(
+                key_id=None,
+                org_id=None,
+                is_admin=True,
+                open_mode=True,
+                rpm=self.settings.default_rpm,
+                ipm=self.settings.default_ipm,
+            )
+        with self.database.reading() as session:
+            found = keys.find_active_key_by_id(session=session, key_id=key_id)
+        return None if found is None else self._caller(found)
+
+    def _caller(self, found: keys.KeyInfo) -> Caller:
+        return Caller(
             key_id=found.id,
             org_id=found.org_id,
             is_admin=found.is_admin,
@@ -86,8 +107,6 @@ class Authenticator:
             ipm=found.ipm or self.settings.default_ipm,
             org_name=found.org_name,
         )
-        self._remember(secret, caller)
-        return caller
 
     def mode(self, *, allow_open: bool) -> str:
         """``open`` or ``closed`` right now, for the start-up log."""

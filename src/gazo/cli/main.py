@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gazo.cli.batch import batch
 from gazo.cli.db import db
 from gazo.cli.dev import dev
 from gazo.cli.images import edit, generate
@@ -24,7 +25,7 @@ def cli() -> None:
     configure_logging("info")
 
 
-for command in (serve, generate, edit, models, pull, verify, keys, usage, db, dev):
+for command in (serve, generate, edit, batch, models, pull, verify, keys, usage, db, dev):
     cli.add_command(command)
 
 

@@ -30,6 +30,7 @@ from gazo.moderation import Moderation
 from gazo.provenance import Provenance
 from gazo.service.catalog import ModelCatalog, ModelEntry, UsageReports
 from gazo.service.checks import PreparedRequest, prepare
+from gazo.service.files import FileStore
 from gazo.service.finishing import OutputFinisher, refuse
 from gazo.service.housekeeping import start_housekeeping
 from gazo.service.image_urls import KeptImage, keep_images, open_image
@@ -44,6 +45,7 @@ from gazo.service.submission import (
     RequestContext,
     Step,
     Submission,
+    collect,
 )
 from gazo.settings import Settings
 
@@ -62,6 +64,7 @@ __all__ = [
     "Step",
     "Submission",
     "UsageReports",
+    "collect",
 ]
 
 
@@ -80,6 +83,8 @@ class ImageService:
         #: Images behind `url`s and stored Responses, sealed under ids only their clients hold.
         self.keeper = Keeper(meter.database)
         self.rewriter = PromptRewriter(settings.compat.prompt_rewrite, moderation)
+        #: `/v1/files`: batch input and output, and images requests name by file id.
+        self.files = FileStore(meter.database, settings.data_dir / "files", settings.batch)
         server = settings.server
         self.finisher = OutputFinisher(
             moderation, provenance, workers=server.output_workers, png_level=server.png_level
@@ -101,7 +106,7 @@ class ImageService:
     async def start(self) -> None:
         await self.engine.start()
         await asyncio.to_thread(self.moderation.load)
-        self._housekeeping = start_housekeeping(self.meter, self.keeper)
+        self._housekeeping = start_housekeeping(self.meter, self.keeper, self.files)
 
     async def close(self) -> None:
         for task in self._housekeeping:
@@ -174,23 +179,7 @@ class ImageService:
         self, request: ImageRequest, context: RequestContext, admission: Admission | None = None
     ) -> ImageResult:
         """Submit `request` and collect every image (the non-streaming response)."""
-        submission = await self.submit(request, context, admission)
-        finals: list[FinalImage] = []
-        async with aclosing(submission):
-            async for event in submission:
-                if isinstance(event, FinalImage):
-                    finals.append(event)
-        return ImageResult(
-            created=submission.created or int(time.time()),
-            images=[final.data for final in finals],
-            usage=sum((final.usage for final in finals), TokenUsage(0, 0, 0)),
-            output=submission.output,
-            revised_prompt=submission.revised_prompt,
-            kept_as=[final.kept_as for final in finals if final.kept_as is not None],
-            extensions=submission.extensions,
-            headers=submission.headers,
-            safety_identifier=submission.safety_identifier,
-        )
+        return await collect(await self.submit(request, context, admission))
 
     async def _prepare(self, request: ImageRequest, caller: Caller) -> PreparedRequest:
         """The checks against the model, then input moderation (`caller` picks the organisation rules

@@ -1,5 +1,5 @@
-"""Background upkeep of the money path: release holds of dead processes, purge retained prompts and
-expired idempotent responses; delete kept objects (image URLs, stored Responses) past their expiry."""
+"""Background upkeep: release holds of dead processes, purge retained prompts and expired idempotent
+responses; delete kept objects (image URLs, stored Responses) and files past their expiry."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from gazo.billing.meter import Meter
+from gazo.service.files import FileStore
 from gazo.service.keeping import Keeper
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ REPLAYS_EVERY_S = 600.0
 KEPT_EVERY_S = 60.0
 
 
-def start_housekeeping(meter: Meter, keeper: Keeper) -> list[asyncio.Task[None]]:
+def start_housekeeping(meter: Meter, keeper: Keeper, files: FileStore) -> list[asyncio.Task[None]]:
     """Periodic tasks on the running loop; the caller cancels them on shutdown."""
     return [
         asyncio.create_task(_every(STALE_EVERY_S, meter.release_stale, "release stale reservations")),
@@ -27,6 +28,7 @@ def start_housekeeping(meter: Meter, keeper: Keeper) -> list[asyncio.Task[None]]
             _every(REPLAYS_EVERY_S, meter.purge_idempotent, "purge expired idempotent responses")
         ),
         asyncio.create_task(_every(KEPT_EVERY_S, keeper.purge_expired, "delete expired kept objects")),
+        asyncio.create_task(_every(PURGE_EVERY_S, files.purge_expired, "delete expired files")),
     ]
 
 

@@ -7,7 +7,9 @@ headers) is resolved by the time `ImageService.submit` returns, so no transport 
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -120,3 +122,24 @@ class ImageResult:
     extensions: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     safety_identifier: str | None = None
+
+
+async def collect(submission: Submission) -> ImageResult:
+    """Every image of a Submission, and what its response says besides (the non-streamed response);
+    closes it."""
+    finals: list[FinalImage] = []
+    async with aclosing(submission):
+        async for event in submission:
+            if isinstance(event, FinalImage):
+                finals.append(event)
+    return ImageResult(
+        created=submission.created or int(time.time()),
+        images=[final.data for final in finals],
+        usage=sum((final.usage for final in finals), TokenUsage(0, 0, 0)),
+        output=submission.output,
+        revised_prompt=submission.revised_prompt,
+        kept_as=[final.kept_as for final in finals if final.kept_as is not None],
+        extensions=submission.extensions,
+        headers=submission.headers,
+        safety_identifier=submission.safety_identifier,
+    )

@@ -20,13 +20,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from gazo.settings.compat import CompatSettings, PromptRewriteSettings
+from gazo.settings.compat import BatchSettings, CompatSettings, PromptRewriteSettings
 from gazo.settings.safeguards import BillingSettings, ModerationSettings, ProvenanceSettings
 from gazo.settings.serving import EngineSettings, ModelSpec, RaySettings, ServerSettings
 
 __all__ = [
     "BUILTIN_MODEL_NAME",
     "OPENAI_IMAGE_MODELS",
+    "BatchSettings",
     "BillingSettings",
     "CompatSettings",
     "EngineSettings",
@@ -111,6 +112,10 @@ class Settings(BaseSettings):
     compat: CompatSettings = Field(
         default_factory=CompatSettings,
         description="OpenAI's other surfaces: `url` responses, the Responses API, prompt rewriting.",
+    )
+    batch: BatchSettings = Field(
+        default_factory=BatchSettings,
+        description="The Files and Batch APIs: sizes, lines, how long files last.",
     )
     moderation: ModerationSettings = Field(
         default_factory=ModerationSettings,

@@ -54,3 +54,31 @@ class CompatSettings(Section):
     prompt_rewrite: PromptRewriteSettings = Field(
         default_factory=PromptRewriteSettings, description="Optional prompt rewriting by a chat model."
     )
+
+
+class BatchSettings(Section):
+    """The Files and Batch APIs (`/v1/files`, `/v1/batches`): bulk work, queued durably in the database."""
+
+    max_file_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Largest file `/v1/files` accepts (OpenAI: 200 MB for batch input); larger ones get 413.",
+    )
+    max_lines: int = Field(
+        50_000, ge=1, description="Most requests one batch input file may hold (OpenAI: 50,000)."
+    )
+    files_ttl_days: float = Field(
+        7.0,
+        gt=0,
+        description="Days a file (input, or a batch's output and errors, which hold prompts and images) is "
+        "kept before it is deleted; `DELETE /v1/files/{id}` deletes one at once.",
+    )
+    retry_after_s: float = Field(
+        5.0,
+        gt=0,
+        description="Wait before a line that met a passing refusal (rate limit, a full queue, its earlier "
+        "attempt still settling) is tried again.",
+    )
+    max_attempts: int = Field(
+        5, ge=1, description="Tries a line gets (passing refusals, restarts) before it becomes an error line."
+    )

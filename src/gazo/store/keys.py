@@ -104,6 +104,16 @@ def find_active_key(*, session: Session, secret: str) -> KeyInfo | None:
     return None if row is None else _info(row[0], row[1], None)
 
 
+def find_active_key_by_id(*, session: Session, key_id: str) -> KeyInfo | None:
+    """The unrevoked key with this id, or None (for work a key left behind, such as a batch's lines)."""
+    row = session.execute(
+        select(ApiKey, Organization)
+        .outerjoin(Organization, Organization.id == ApiKey.org_id)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+    ).first()
+    return None if row is None else _info(row[0], row[1], None)
+
+
 def any_active_key(*, session: Session) -> bool:
     return session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
 

@@ -145,6 +145,8 @@ class Usage(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A one-way hash of what shaped the output: a reused Idempotency-Key with another body is refused.
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # The batch this request was a line of (priced at the batch factor); None for interactive requests.
+    batch_id: Mapped[str | None] = mapped_column(String(40), index=True)
 
     __table_args__ = (
         Index("ix_usage_created_at", "created_at"),
@@ -212,6 +214,73 @@ class KeptObject(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoredFile(Base):
+    """A file of the Files API (`/v1/files`): its bytes live in the data dir, named by `id`."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: Owned by the organisation of the key that uploaded it (every key of it may use it), or by that
+    #: key alone when it has none; both null in open mode.
+    org_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(255))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class Batch(Base):
+    """A batch of `/v1/batches`: its status and times as OpenAI reports them; counts come from its lines."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    endpoint: Mapped[str] = mapped_column(String(40))
+    input_file_id: Mapped[str] = mapped_column(String(40))
+    completion_window: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    metadata_json: Mapped[str | None] = mapped_column(Text)
+    errors_json: Mapped[str | None] = mapped_column(Text)
+    output_file_id: Mapped[str | None] = mapped_column(String(40))
+    error_file_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    in_progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finalizing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelling_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BatchLine(Base):
+    """One request of a batch: the durable queue. `pending` → `running` (claimed by one process) →
+    `succeeded` | `failed`, or `cancelled` / `expired`; a line whose process died goes back to pending.
+    Its output line (images and all) is written to the data dir before the row says it is done."""
+
+    __tablename__ = "batch_lines"
+
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    custom_id: Mapped[str] = mapped_column(String(512))
+    model: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    holder_host: Mapped[str | None] = mapped_column(String(255))
+    holder_pid: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_batch_lines_batch_id_status", "batch_id", "status"),)
 
 
 metadata = Base.metadata

@@ -73,12 +73,15 @@ async function errorFrom(response) {
   });
 }
 
-/** `fetch` with the API key; throws ApiError for any non-2xx answer or an unreachable server. */
-export async function request(path, { json, form, signal } = {}) {
+/**
+ * `fetch` with the API key; throws ApiError for any non-2xx answer or an unreachable server. A `json`
+ * or `form` body makes it a POST; `method` sets one for a request without a body (e.g. a cancel).
+ */
+export async function request(path, { json, form, signal, method = "GET" } = {}) {
   const headers = new Headers();
   const key = apiKey.get();
   if (key) headers.set("Authorization", `Bearer ${key}`);
-  const init = { method: "GET", headers, signal };
+  const init = { method, headers, signal };
   if (json !== undefined) {
     Object.assign(init, { method: "POST", body: JSON.stringify(json) });
     headers.set("Content-Type", "application/json");

@@ -1,6 +1,7 @@
-// gazo playground: tabs, the API key, the model list, and the three panels wired together.
+// gazo playground: tabs, the API key, the model list, and the four panels wired together.
 
 import { apiKey, getJson } from "./api.js";
+import { setupBatches } from "./batches.js";
 import { setupEdit } from "./edit.js";
 import { setupGenerate } from "./generate.js";
 import { setupInspector } from "./inspect.js";
@@ -98,11 +99,13 @@ async function loadModels() {
   } catch (error) {
     models.list = [];
     const note = error.status === 401 ? "Set an API key to list models" : "Models unavailable";
-    for (const select of [$("#gen-model"), $("#edit-model")]) select.replaceChildren(h("option", { value: "" }, note));
+    for (const select of [$("#gen-model"), $("#edit-model"), $("#batch-model")]) select.replaceChildren(h("option", { value: "" }, note));
     return;
   }
   fillModelSelect($("#gen-model"));
   fillModelSelect($("#edit-model"));
+  fillModelSelect($("#batch-model"));
+  $("#batch-model").prepend(h("option", { value: "", selected: true }, "Server default"));
 }
 
 // 4. Panels
@@ -123,5 +126,7 @@ const actions = {
 setupGenerate({ models, actions, openKeyDialog });
 editPanel = setupEdit({ models, actions, openKeyDialog });
 inspector = setupInspector({ openKeyDialog });
+const batches = setupBatches({ openKeyDialog });
+dialog.addEventListener("close", () => batches.refresh());
 dialog.addEventListener("close", loadModels);
 loadModels().then(() => document.body.setAttribute("data-ready", "true"));

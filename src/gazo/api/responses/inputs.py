@@ -9,30 +9,12 @@ server that did could be pointed at the operator's own network).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gazo.api.image_refs import IMAGE_CALL_PREFIX, ImageSource, decode_base64, image_source
 from gazo.api.protocol import check_plain_text
-from gazo.errors import InvalidRequest, PayloadTooLarge
-
-#: Prefixes of the ids of images gazo keeps: an `image_generation_call`, an image behind a `url`.
-IMAGE_CALL_PREFIX = "ig_"
-IMAGE_URL_PREFIX = "img_"
-_DATA_URL = re.compile(r"data:(?P<mime>image/[a-z0-9.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.IGNORECASE)
-_GAZO_IMAGE_PATH = re.compile(r"/images/(?P<id>img_[A-Za-z0-9_-]{20,100})\.(png|jpeg|jpg|webp)$")
-
-
-@dataclass(frozen=True)
-class ImageSource:
-    """An input image: its bytes (a data URL, or a result sent back), or the id of an image gazo keeps."""
-
-    param: str
-    data: bytes | None = None
-    kept_id: str | None = None
-    media_type: str | None = None
+from gazo.errors import InvalidRequest
 
 
 @dataclass
@@ -137,7 +119,7 @@ class _Reader:
     def _earlier_image(self, item: dict[str, Any], param: str) -> None:
         result = item.get("result")
         if isinstance(result, str) and result:
-            self.earlier = ImageSource(param=param, data=_base64(result, param, self.max_image_bytes))
+            self.earlier = ImageSource(param=param, data=decode_base64(result, param, self.max_image_bytes))
         else:
             self._earlier_reference(item.get("id"), param)
 
@@ -147,41 +129,6 @@ class _Reader:
                 f"`{param}.id` must name an image generation call of gazo (`ig_...`).", param=f"{param}.id"
             )
         self.earlier = ImageSource(param=param, kept_id=item_id)
-
-
-def image_source(part: dict[str, Any], param: str, max_image_bytes: int) -> ImageSource:
-    """An `input_image` part or an `input_image_mask`: a data URL, a gazo image URL, or a file id."""
-    url, file_id = part.get("image_url"), part.get("file_id")
-    if isinstance(file_id, str) and file_id:
-        if not file_id.startswith((IMAGE_CALL_PREFIX, IMAGE_URL_PREFIX)):
-            raise InvalidRequest(
-                f"`{param}.file_id` must name an image gazo keeps (`ig_...` or `img_...`).",
-                param=f"{param}.file_id",
-            )
-        return ImageSource(param=param, kept_id=file_id)
-    if not isinstance(url, str) or not url:
-        raise InvalidRequest(f"`{param}` needs an `image_url` or a `file_id`.", param=param)
-    found = _DATA_URL.match(url)
-    if found:
-        data = _base64(url[found.end() :], param, max_image_bytes)
-        return ImageSource(param=param, data=data, media_type=found.group("mime"))
-    gazo_image = _GAZO_IMAGE_PATH.search(url.split("?", 1)[0])
-    if gazo_image:
-        return ImageSource(param=param, kept_id=gazo_image.group("id"))
-    raise InvalidRequest(
-        f"`{param}.image_url` must be a data URL (`data:image/png;base64,...`) or an image URL gazo gave; "
-        "gazo does not fetch images from the web.",
-        param=f"{param}.image_url",
-    )
-
-
-def _base64(text: str, param: str, limit: int) -> bytes:
-    if len(text) > (limit + 2) // 3 * 4 + 4:
-        raise PayloadTooLarge(f"The image of `{param}` is larger than {limit} bytes.", param=param)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidRequest(f"The image of `{param}` is not valid base64.", param=param) from None
 
 
 def _texts(content: object, param: str, kinds: tuple[str, ...]) -> list[str]:

@@ -20,7 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 from gazo.api.errors import to_gazo_error
-from gazo.api.responses.inputs import IMAGE_CALL_PREFIX, ImageSource, TurnInput, image_source, read_input
+from gazo.api.image_refs import IMAGE_CALL_KIND, IMAGE_CALL_PREFIX, ImageResolver, ImageSource, image_source
+from gazo.api.responses.inputs import TurnInput, read_input
 from gazo.api.responses.objects import DONE_MESSAGE, EventSequence, ResponseDraft, text_part
 from gazo.api.responses.protocol import ImageGenerationTool, ResponseCreateRequest
 from gazo.billing.tokens import TokenUsage
@@ -33,9 +34,6 @@ from gazo.settings import Settings
 logger = logging.getLogger(__name__)
 
 RESPONSE_KIND = "response"
-IMAGE_CALL_KIND = "image_call"
-#: Images behind `url`s (kept by the Images API routes), which an input may name by id or URL.
-IMAGE_URL_KIND = "image"
 _MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
@@ -64,13 +62,14 @@ class ResponsesServing:
         owner = context.caller.key_id
         if body.previous_response_id is not None and turn.earlier is None:
             turn.earlier = await asyncio.to_thread(self._previous_image, body.previous_response_id, owner)
-        images = await asyncio.to_thread(self._images, turn, tool, owner)
+        resolver = ImageResolver(self.service, context.caller, max_bytes=limits.max_upload_bytes)
+        images = await asyncio.to_thread(self._images, turn, tool, resolver)
         mask = None
         if tool.input_image_mask is not None:
             source = image_source(
                 tool.input_image_mask.model_dump(), "tools.input_image_mask", limits.max_mask_bytes
             )
-            mask = await asyncio.to_thread(self._upload, source, owner)
+            mask = await asyncio.to_thread(resolver.upload, source)
         if mask is not None and not images:
             raise InvalidRequest(
                 "`input_image_mask` needs an image to edit in the input.", param="tools.input_image_mask"
@@ -105,7 +104,7 @@ class ResponsesServing:
             organization=context.caller.org_name,
         )
 
-    def _images(self, turn: TurnInput, tool: ImageGenerationTool, owner: str | None) -> list[Upload]:
+    def _images(self, turn: TurnInput, tool: ImageGenerationTool, resolver: ImageResolver) -> list[Upload]:
         """The images the turn edits (the earlier image first), unless the tool says `generate`."""
         sources = [*([turn.earlier] if turn.earlier is not None else []), *turn.images]
         if tool.action == "generate":
@@ -119,23 +118,7 @@ class ResponsesServing:
         limit = self.settings.server.max_input_images
         if len(sources) > limit:
             raise InvalidRequest(f"At most {limit} input images may be sent.", param="input")
-        return [self._upload(source, owner) for source in sources]
-
-    def _upload(self, source: ImageSource, owner: str | None) -> Upload:
-        if source.data is not None:
-            return Upload(data=source.data, filename="input", content_type=source.media_type)
-        assert source.kept_id is not None
-        if source.kept_id.startswith(IMAGE_CALL_PREFIX):
-            item = self.keeper.open(kind=IMAGE_CALL_KIND, secret_id=source.kept_id, owner=owner)
-        else:  # an image URL's image: whoever holds its id may fetch it, so may use it
-            item = self.keeper.open(kind=IMAGE_URL_KIND, secret_id=source.kept_id, any_owner=True)
-        if item is None:
-            raise InvalidRequest(
-                f"The image `{source.kept_id[:40]}` of `{source.param}` is unknown or no longer kept.",
-                param=source.param,
-                code="image_not_found",
-            )
-        return Upload(data=item.data, filename=source.kept_id, content_type=item.meta.get("media_type"))
+        return [resolver.upload(source) for source in sources]
 
     def _previous_image(self, response_id: str, owner: str | None) -> ImageSource:
         stored = self.keeper.open(kind=RESPONSE_KIND, secret_id=response_id, owner=owner)

@@ -4,8 +4,8 @@ service, format (base64, or URLs of the images the service kept)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,24 +16,25 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
+from gazo.api import requests
 from gazo.api.admitted import answer_admitted
 from gazo.api.azure import deployment_of
+from gazo.api.delivery import Delivery
 from gazo.api.deps import CallerDep, RequestIdDep, ServiceDep, SettingsDep
-from gazo.api.errors import validation_error
+from gazo.api.errors import InvalidJson, validation_error
+from gazo.api.image_refs import ImageResolver
 from gazo.api.openapi import IDEMPOTENCY_KEY, IMAGES_RESPONSES, edit_form, variation_form
 from gazo.api.protocol import (
-    Image,
     ImageCreateVariationRequest,
     ImageEditRequest,
     ImageGenerateRequest,
-    ImagesResponse,
 )
 from gazo.api.streaming import ImageEventStream
 from gazo.api.uploads import read_form, read_upload
 from gazo.engine.admission import Admission
 from gazo.errors import InvalidRequest
 from gazo.jobs import ImageRequest, Upload
-from gazo.service import ImageResult, ImageService, RequestContext
+from gazo.service import ImageService, RequestContext
 from gazo.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,32 +42,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 FormModel = TypeVar("FormModel", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How a response hands its images over: where `url`s point, and whether to report the prompt the
-    model rendered (`revised_prompt`)."""
-
-    base_url: str
-    revised_prompt: bool
-
-    @classmethod
-    def of(cls, http: Request, settings: Settings, *, revised_prompt: bool) -> Delivery:
-        base = settings.compat.public_base_url or str(http.base_url)
-        return cls(base_url=base.rstrip("/"), revised_prompt=revised_prompt)
-
-    def images(self, result: ImageResult) -> list[Image]:
-        revised = result.revised_prompt if self.revised_prompt else None
-        if result.kept_as:
-            extension = result.output.output_format
-            return [
-                Image(url=f"{self.base_url}/images/{secret_id}.{extension}", revised_prompt=revised)
-                for secret_id in result.kept_as
-            ]
-        return [
-            Image(b64_json=base64.b64encode(data).decode(), revised_prompt=revised) for data in result.images
-        ]
 
 
 @dataclass(frozen=True)
@@ -121,6 +96,15 @@ async def create_image(body: ImageGenerateRequest, call: ImageCallDep) -> Respon
 )
 async def create_image_edit(call: ImageCallDep) -> Response:
     limits = call.settings.server
+    if _is_json(call.http):  # the JSON form: images by reference (data URLs, file ids)
+        resolver = ImageResolver(call.service, call.context.caller, max_bytes=limits.max_upload_bytes)
+        raw = await call.http.body()
+        try:
+            fields = json.loads(raw)
+        except ValueError:
+            raise InvalidJson("We could not parse the JSON body of your request.") from None
+        parsed = await asyncio.to_thread(requests.edit, fields, resolver, max_images=limits.max_input_images)
+        return await call.respond(parsed.request, revised_prompt=parsed.revised_prompt, stream=parsed.stream)
     upload_limit = limits.max_upload_bytes
     file_limits = {"image": upload_limit, "image[]": upload_limit, "mask": limits.max_mask_bytes}
     body, files = await _read_multipart(call.http, ImageEditRequest, file_limits, limits.max_input_images + 1)
@@ -174,6 +158,10 @@ async def _read_multipart(
     return body, files
 
 
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+
+
 def _required_images(files: dict[str, list[Upload]]) -> list[Upload]:
     images = files.get("image", [])
     if not images:
@@ -199,21 +187,6 @@ async def _create(
     delivery: Delivery,
 ) -> Response:
     result = await service.create(request, context, admission)
-    output = result.output
-
-    def body() -> bytes:  # megabytes of base64 and JSON: built off the event loop
-        response = ImagesResponse(
-            created=result.created,
-            background=output.background,
-            data=delivery.images(result),
-            output_format=output.output_format,
-            quality=output.quality,
-            safety_identifier=result.safety_identifier,
-            size=output.size,
-            usage=result.usage.to_openai_dict(),
-            gazo=result.extensions or None,
-        )
-        return response.model_dump_json(exclude_none=True).encode()
-
     headers = {**result.headers, "x-request-id": context.request_id}
-    return Response(await asyncio.to_thread(body), media_type="application/json", headers=headers)
+    body = await asyncio.to_thread(delivery.body, result)  # megabytes of base64 and JSON: off the loop
+    return Response(body, media_type="application/json", headers=headers)
