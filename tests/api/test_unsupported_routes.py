@@ -16,6 +16,8 @@ SERVED = (
     "/v1/images/edits",
     "/v1/images/variations",
     "/v1/responses",
+    "/v1/files",
+    "/v1/batches",
     "/v1/models",
 )
 
@@ -47,7 +49,7 @@ def test_embeddings_raise_not_found_saying_gazo_serves_images(server: GazoServer
         ("POST", "/v1/audio/speech"),
         ("POST", "/v1/audio/transcriptions"),
         ("POST", "/v1/moderations"),
-        ("GET", "/v1/files"),
+        ("POST", "/v1/uploads"),
         ("POST", "/v1/fine_tuning/jobs"),
         ("GET", "/v1/assistants"),
         ("POST", "/v1/threads"),

@@ -122,7 +122,7 @@ def test_the_json_form_of_edits_is_accepted_directly(server: GazoServer) -> None
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GazoServer]:
-    env = {"GAZO_BATCH__MAX_FILE_BYTES": "65536"}
+    env = {"GAZO_BATCH__MAX_FILE_BYTES": "65536", "GAZO_BATCH__MAX_STORED_BYTES": "150000"}
     with GazoServer(tmp_path_factory.mktemp("batches-keyed"), args=("--require-auth",), env=env) as running:
         yield running
 
@@ -162,3 +162,13 @@ def test_a_file_over_the_limit_is_refused_whole(keyed: GazoServer) -> None:
     assert client.files.list().data == []
     with pytest.raises(openai.BadRequestError):
         client.files.create(file=("lines.jsonl", b"{}"), purpose="fine-tune")
+
+
+def test_an_owner_keeps_only_so_many_bytes_of_files(keyed: GazoServer) -> None:
+    client = keyed.client(create_key(keyed.data_dir, "dave"))
+    kept = [client.files.create(file=("a.jsonl", b"x" * 60_000), purpose="user_data") for _ in range(2)]
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.files.create(file=("c.jsonl", b"x" * 60_000), purpose="user_data")
+    assert refused.value.status_code == 413 and "at most 150000" in str(refused.value.message)
+    client.files.delete(kept[0].id)
+    client.files.create(file=("c.jsonl", b"x" * 60_000), purpose="user_data")  # room again

@@ -15,6 +15,7 @@ import pytest
 from gazo.backends.base import BackendContext
 from gazo.backends.registry import ModelRegistry
 from gazo.backends.simulated import SimulatedAcceleratorBackend
+from gazo.engine import local
 from gazo.engine.admission import Admission
 from gazo.engine.local import LocalEngine
 from gazo.engine.metrics import EngineMetrics
@@ -125,8 +126,14 @@ async def test_batch_lines_take_no_place_in_the_line(short_line: LocalEngine) ->
     assert sample(engine, "gazo_rejected_total") == 1
 
 
+@pytest.fixture
+def no_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch passes right after interactive work as full as after none (see the quiet period's test)."""
+    monkeypatch.setattr(local, "QUIET_AFTER_INTERACTIVE_S", 0.0)
+
+
 async def test_batch_lines_batch_together_and_never_with_interactive_jobs(
-    engine: LocalEngine, passes: list[list[str]]
+    engine: LocalEngine, passes: list[list[str]], no_quiet: None
 ) -> None:
     blocker = await queued(engine, job("blocker"), "interactive")
     await asyncio.sleep(0.05)
@@ -143,7 +150,7 @@ async def test_batch_lines_batch_together_and_never_with_interactive_jobs(
 
 
 async def test_a_batch_pass_makes_way_at_a_step_for_an_interactive_job(
-    engine: LocalEngine, passes: list[list[str]]
+    engine: LocalEngine, passes: list[list[str]], no_quiet: None
 ) -> None:
     lines = [await queued(engine, job(f"line {i}"), "batch") for i in range(4)]
     await asyncio.sleep(0.15)  # a quarter of the batch pass (0.6 s) is done
@@ -188,3 +195,19 @@ async def test_batch_room_is_two_passes_less_what_is_in_flight_and_none_while_in
     await abandon(lines[:1])  # the cancelled line's stream ends: its images are no longer counted
     assert engine.batch_room("sim") == 4
     await abandon(lines[1:])
+
+
+async def test_after_interactive_work_batch_lines_render_one_at_a_time_for_a_while(
+    engine: LocalEngine, passes: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass of one has the shortest step, so a request arriving soon after another (as they do
+    while people work) waits least for the batch pass to make way; once quiet, passes fill again."""
+    monkeypatch.setattr(local, "QUIET_AFTER_INTERACTIVE_S", 0.8)
+    blocker = await queued(engine, job("blocker"), "interactive")
+    await asyncio.sleep(0.05)
+    lines = [await queued(engine, job(f"line {i}"), "batch") for i in range(6)]
+    await asyncio.gather(blocker, *lines)
+    assert passes[0] == ["blocker"]
+    singles = [batch for batch in passes[1:] if len(batch) == 1]
+    assert passes[1] == ["line 0"] and len(singles) >= 2  # a high pass of one takes 0.3 s
+    assert max(len(batch) for batch in passes[1:]) > 1  # after 0.8 s without interactive work

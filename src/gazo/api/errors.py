@@ -94,7 +94,8 @@ REQUESTED_PATH_STATE_KEY = "requested_path"
 #: What gazo serves, for the 404 of any other OpenAI route (chat, embeddings, audio, files, ...).
 SERVED_ROUTES = (
     "POST /v1/images/generations, POST /v1/images/edits, POST /v1/images/variations, "
-    "POST /v1/responses (with the image_generation tool) and GET /v1/models"
+    "POST /v1/responses (with the image_generation tool), /v1/files and /v1/batches (batches of image "
+    "requests) and GET /v1/models"
 )
 
 

@@ -213,14 +213,14 @@ class ImageService:
         try:
             async for event in self._render(job, admission, priority):
                 if isinstance(event, RenderedImage):  # finished while the engine hands over the next
-                    finish = self.finisher.finish(prepared, event.image)
+                    finish = self.finisher.finish(prepared, event.image, priority)
                     finishing.append((event.index, asyncio.ensure_future(finish)))
                 elif event.step == 0:
                     yield None
                 else:
                     yield Step(step=event.step, total=event.total)
                     for index, preview in enumerate(event.previews[: job.n]):
-                        data = await self.finisher.finish(prepared, preview)
+                        data = await self.finisher.finish(prepared, preview, priority)
                         yield PartialImage(image_index=index, partial_index=partials_sent[index], data=data)
                         partials_sent[index] += 1
             finals = [(index, await task) for index, task in finishing]

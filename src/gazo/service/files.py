@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gazo.billing.values import Caller
-from gazo.errors import InvalidRequest, NotFound
+from gazo.errors import InvalidRequest, NotFound, PayloadTooLarge
 from gazo.settings import BatchSettings
 from gazo.store import files as file_rows
 from gazo.store.database import Database
@@ -80,8 +80,14 @@ class FileStore:
             out.flush()
             os.fsync(out.fileno())
         size = temporary.stat().st_size
-        temporary.rename(self.folder / file_id)
         now = utcnow()
+        if purpose != "batch_output":  # gazo's own output is never refused: its batch was accepted
+            try:
+                self._check_room(caller, size, now)
+            except PayloadTooLarge:
+                temporary.unlink(missing_ok=True)
+                raise
+        temporary.rename(self.folder / file_id)
         row = StoredFile(
             id=file_id,
             org_id=caller.org_id,
@@ -99,6 +105,18 @@ class FileStore:
             (self.folder / file_id).unlink(missing_ok=True)
             raise
         return FileInfo.of(row)
+
+    def _check_room(self, caller: Caller, size: int, now: datetime) -> None:
+        limit = self.settings.max_stored_bytes
+        owner = {"org_id": caller.org_id, "key_id": caller.key_id}
+        with self.database.reading() as session:
+            kept = file_rows.stored_bytes(session=session, now=now, **owner)
+        if kept + size > limit:
+            raise PayloadTooLarge(
+                f"Your files would take {kept + size} bytes; at most {limit} may be kept at once. Delete "
+                "files you no longer need (`DELETE /v1/files/{id}`).",
+                param="file",
+            )
 
     def info(self, caller: Caller, file_id: str) -> FileInfo:
         with self.database.reading() as session:

@@ -21,8 +21,10 @@ from PIL import Image
 
 from gazo.errors import ContentPolicyViolation
 from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
+from gazo.jobs import Priority
 from gazo.moderation import Moderation, Verdict
 from gazo.provenance import Ingredient, Provenance
+from gazo.service.background import background_threads
 from gazo.service.checks import PreparedRequest
 
 T = TypeVar("T")
@@ -41,25 +43,31 @@ class OutputFinisher:
         self.moderation = moderation
         self.provenance = provenance
         self.png_level = png_level
-        self._pool = ThreadPoolExecutor(workers or DEFAULT_WORKERS, thread_name_prefix="gazo-output")
+        count = workers or DEFAULT_WORKERS
+        self._pools: dict[Priority, ThreadPoolExecutor] = {
+            "interactive": ThreadPoolExecutor(count, thread_name_prefix="gazo-output"),
+            "batch": background_threads(count // 2, "gazo-output-batch"),  # at the lowest CPU priority
+        }
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    async def finish(self, prepared: PreparedRequest, image: Image.Image) -> bytes:
+    async def finish(
+        self, prepared: PreparedRequest, image: Image.Image, priority: Priority = "interactive"
+    ) -> bytes:
         """Keep unmasked pixels, then check and encode side by side, then sign: the last steps before
-        bytes leave gazo. A blocked picture raises `ContentPolicyViolation` and is never signed."""
+        bytes leave gazo. A blocked picture raises `ContentPolicyViolation` and is never signed. Batch
+        lines are finished on threads of their own, below interactive requests."""
+        pool = self._pools[priority]
         if prepared.region is not None or prepared.matte:
-            image = await self._run(composite, prepared, image)
+            image = await _run(pool, composite, prepared, image)
         verdict, data = await asyncio.gather(
-            self._run(self.moderation.check_image, image, prepared.request.moderation),
-            self._run(self._encode, prepared, image),
+            _run(pool, self.moderation.check_image, image, prepared.request.moderation),
+            _run(pool, self._encode, prepared, image),
         )
         refuse(verdict, None)
-        return await self._run(self._sign, prepared, data)
-
-    async def _run(self, work: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        return await _run(pool, self._sign, prepared, data)
 
     def _encode(self, prepared: PreparedRequest, image: Image.Image) -> bytes:
         request = prepared.request
@@ -88,6 +96,10 @@ class OutputFinisher:
             extra_actions=("c2pa.resized",) if prepared.resized else (),
             rendering=prepared.rendering() or None,
         )
+
+
+async def _run(pool: ThreadPoolExecutor, work: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(pool, work, *args)
 
 
 def composite(prepared: PreparedRequest, image: Image.Image) -> Image.Image:

@@ -64,6 +64,12 @@ class BatchSettings(Section):
         ge=1024,
         description="Largest file `/v1/files` accepts (OpenAI: 200 MB for batch input); larger ones get 413.",
     )
+    max_stored_bytes: int = Field(
+        10 * 1024**3,
+        ge=1024,
+        description="Most bytes of files one organisation (or key without one) may keep at once; an upload "
+        "past it is refused (413) until files are deleted or expire. Batch output counts too.",
+    )
     max_lines: int = Field(
         50_000, ge=1, description="Most requests one batch input file may hold (OpenAI: 50,000)."
     )

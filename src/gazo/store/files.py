@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from gazo.store.database import changed
@@ -75,6 +75,15 @@ def page(
                 )
             )
     return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def stored_bytes(*, session: Session, org_id: str | None, key_id: str | None, now: datetime) -> int:
+    """Bytes of the owner's live files."""
+    query = select(func.coalesce(func.sum(StoredFile.bytes), 0)).where(
+        owned_by(org_id, key_id),  # type: ignore[arg-type]
+        or_(StoredFile.expires_at.is_(None), StoredFile.expires_at > now),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def remove(*, session: Session, file_id: str) -> bool:

@@ -15,6 +15,7 @@ line waits, the batch is finalised: its output and error files are assembled in 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gazo.api import requests
 from gazo.api.batches.validation import read_lines
@@ -43,15 +44,20 @@ from gazo.errors import (
     Unavailable,
 )
 from gazo.service import ImageService, RequestContext, collect
+from gazo.service.background import background_threads
 from gazo.service.batches import BatchQueue, BatchView, ClaimedLine, LineSpec
 from gazo.settings import Settings
 from gazo.store.tables import Batch, utcnow
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICK_S = 0.5
-#: Refusals that pass: the line waits `batch.retry_after_s` and is tried again.
-_PASSING = (RateLimited, Overloaded, IdempotencyConflict, Unavailable)
+#: Refusals that pass: the line waits `batch.retry_after_s` and is tried again. The key's rate limits
+#: (and a full line) always free up, so they never use up a line's attempts; the others (its earlier
+#: attempt still settling, a model loading, the database away) may only so often.
+_ALWAYS_LATER = (RateLimited, Overloaded)
+_PASSING = (IdempotencyConflict, Unavailable)
 #: A `finalizing` batch nobody is finishing (its process died in the middle) is taken over after this.
 _FINALIZE_TAKEOVER = timedelta(minutes=2)
 
@@ -65,6 +71,12 @@ class BatchRunner:
         self._starting: dict[str, int] = defaultdict(int)  # claimed lines not yet rendering, per model
         self._lines: dict[asyncio.Task[None], ClaimedLine] = {}
         self._task: asyncio.Task[None] | None = None
+        #: The runner's own work (database, output lines of megabytes) runs below interactive requests.
+        self._threads = background_threads(2, "gazo-batch-runner")
+
+    async def _off_loop(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        call = functools.partial(work, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
     # 1. Requests from the routes
     def create(
@@ -120,9 +132,10 @@ class BatchRunner:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        self._threads.shutdown(wait=False)
 
     async def _run(self) -> None:
-        requeued = await asyncio.to_thread(self.queue.requeue_orphans)
+        requeued = await self._off_loop(self.queue.requeue_orphans)
         if requeued:
             logger.info("batch lines of a process that died go back to the queue: %d", requeued)
         while True:
@@ -133,9 +146,9 @@ class BatchRunner:
             await asyncio.sleep(TICK_S)
 
     async def _tick(self) -> None:
-        for batch in await asyncio.to_thread(self.queue.active):
+        for batch in await self._off_loop(self.queue.active):
             if batch.status == "in_progress" and utcnow() >= batch.expires_at:
-                await asyncio.to_thread(self._expire, batch)
+                await self._off_loop(self._expire, batch)
             elif batch.status == "in_progress":
                 await self._feed(batch)
             if not self._in_flight(batch.id):
@@ -146,11 +159,11 @@ class BatchRunner:
         logger.info("batch %s expired with %d lines not run", batch.id, ended)
 
     async def _feed(self, batch: Batch) -> None:
-        for model in await asyncio.to_thread(self.queue.models_waiting, batch.id):
+        for model in await self._off_loop(self.queue.models_waiting, batch.id):
             room = self._room(model)
             if room <= 0:
                 continue
-            for line in await asyncio.to_thread(self.queue.claim, batch, model, room):
+            for line in await self._off_loop(self.queue.claim, batch, model, room):
                 self._starting[model or ""] += 1
                 task = asyncio.create_task(self._run_line(line, model or ""))
                 self._lines[task] = line
@@ -179,24 +192,24 @@ class BatchRunner:
         try:
             status, output = await self._answer(line, started)
         except asyncio.CancelledError:  # the server stops: the line runs again, here or elsewhere
-            await asyncio.shield(asyncio.to_thread(self.queue.retry_later, line, timedelta(0)))
+            await asyncio.shield(self._off_loop(self.queue.retry_later, line, timedelta(0)))
             raise
         except _TryLater:
             delay = timedelta(seconds=self.settings.batch.retry_after_s)
-            await asyncio.to_thread(self.queue.retry_later, line, delay)
+            await self._off_loop(self.queue.retry_later, line, delay)
             return
         finally:
             started()
-        await asyncio.to_thread(self._record, line, status, output)
+        await self._off_loop(self._record, line, status, output)
 
     async def _answer(self, line: ClaimedLine, started: Callable[[], None]) -> tuple[str, dict[str, Any]]:
         """(`succeeded` | `failed`, the output line), or `_TryLater` for a passing refusal."""
         request_id = f"req_{line.batch_id.removeprefix('batch_')}_{line.line_no}"
         try:
-            caller = await asyncio.to_thread(self.service.meter.auth.caller_for_key, line.key_id)
+            caller = await self._off_loop(self.service.meter.auth.caller_for_key, line.key_id)
             if caller is None:
                 raise AuthenticationFailed("The API key that created this batch was revoked.")
-            parsed = await asyncio.to_thread(self._parse, line, caller)
+            parsed = await self._off_loop(self._parse, line, caller)
             if parsed.stream:
                 raise InvalidRequest("A batch line cannot be streamed: drop `stream`.", param="stream")
             context = RequestContext(
@@ -208,6 +221,8 @@ class BatchRunner:
             submission = await self.service.submit(parsed.request, context)
             started()
             result = await collect(submission)
+        except _ALWAYS_LATER as refusal:
+            raise _TryLater() from refusal
         except _PASSING as refusal:
             if line.attempts < self.settings.batch.max_attempts:
                 raise _TryLater() from refusal
@@ -215,7 +230,7 @@ class BatchRunner:
         except Exception as error:  # every other failure is this line's answer, as it would have been
             return "failed", _output(line, request_id, to_gazo_error(error))
         base = self.settings.compat.public_base_url or _own_base_url(self.settings)
-        body = await asyncio.to_thread(
+        body = await self._off_loop(
             Delivery(base, parsed.revised_prompt).response(result).model_dump, exclude_none=True
         )
         return "succeeded", _line_output(line, request_id, 200, body)
@@ -243,12 +258,12 @@ class BatchRunner:
             if batch.finalizing_at is not None and utcnow() - batch.finalizing_at < _FINALIZE_TAKEOVER:
                 return
         else:
-            counts = await asyncio.to_thread(self.queue.counts, batch.id)
+            counts = await self._off_loop(self.queue.counts, batch.id)
             if counts.waiting:
                 return
-            if not await asyncio.to_thread(self.queue.move, batch.id, (batch.status,), "finalizing"):
+            if not await self._off_loop(self.queue.move, batch.id, (batch.status,), "finalizing"):
                 return
-        await asyncio.to_thread(self._finalize, batch, _final_of(batch))
+        await self._off_loop(self._finalize, batch, _final_of(batch))
 
     def _finalize(self, batch: Batch, final: str) -> None:
         """Assemble the output and error files in input order, then end the batch as `final`."""
