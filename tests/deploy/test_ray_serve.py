@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from gazo.store.database import Database
 from gazo.store.tables import Usage
+from tests.batches.support import generation_lines, submit, wait
 from tests.store.databases import temporary_pg_database
 from tests.support.credentials import read_credentials, trust_anchor
 from tests.support.pixels import centre_mask, changed_pixels, decode_b64, photo, png_bytes
@@ -133,6 +134,35 @@ def test_generations_edits_and_streams_work_through_ray(ray_gazo: GazoServer) ->
         "image_generation.partial_image",
         "image_generation.completed",
     ]
+
+
+def test_batch_lines_spread_over_both_replicas(ray_gazo: GazoServer, ledger_url: str) -> None:
+    sdk = ray_gazo.client(timeout=120)
+    before = _served_per_replica()
+    batch = submit(sdk, generation_lines(12, size="128x128", quality="medium"))
+    done = wait(sdk, batch.id, timeout_s=240)
+    assert done.status == "completed" and done.request_counts.completed == 12
+    after = _served_per_replica()
+    assert len(after) == 2 and all(after[name] > before.get(name, 0) for name in after), (before, after)
+    database = Database(ledger_url)
+    try:
+        with database.reading() as session:
+            rows = session.scalars(select(Usage).where(Usage.batch_id == batch.id)).all()
+    finally:
+        database.dispose()
+    assert len(rows) == 12 and all(row.status == "succeeded" for row in rows)
+
+
+def _served_per_replica() -> dict[str, int]:
+    """Jobs each ModelWorker replica has rendered so far."""
+    ray.init(address="auto", ignore_reinit_error=True, log_to_driver=False)
+    try:
+        from ray import serve
+
+        handle = serve.get_deployment_handle("ModelWorker-tiny", app_name="gazo")
+        return dict(handle.served.remote().result() for _ in range(20))
+    finally:
+        ray.shutdown()
 
 
 def test_requests_spread_over_both_replicas_and_survive_losing_one_mid_load(
