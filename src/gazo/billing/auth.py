@@ -66,14 +66,7 @@ class Authenticator:
         with self.database.reading() as session:
             found = keys.find_active_key(session=session, secret=secret) if secret else None
             if found is None and self._open(session, allow_open):
-                return Caller(
-                    key_id=None,
-                    org_id=None,
-                    is_admin=True,
-                    open_mode=True,
-                    rpm=self.settings.default_rpm,
-                    ipm=self.settings.default_ipm,
-                )
+                return self._operator()
         if found is None or secret is None:
             raise AuthenticationFailed(auth_message(secret))
         caller = self._caller(found)
@@ -84,17 +77,21 @@ class Authenticator:
         """The caller a key id stands for now, to run work it left behind (a batch's lines) as it would
         have run: None when the key was revoked since. `None` stands for open mode."""
         if key_id is None:
-            return Caller(
-                key_id=None,
-                org_id=None,
-                is_admin=True,
-                open_mode=True,
-                rpm=self.settings.default_rpm,
-                ipm=self.settings.default_ipm,
-            )
+            return self._operator()
         with self.database.reading() as session:
             found = keys.find_active_key_by_id(session=session, key_id=key_id)
         return None if found is None else self._caller(found)
+
+    def _operator(self) -> Caller:
+        """Open mode's caller: the operator at their own machine."""
+        return Caller(
+            key_id=None,
+            org_id=None,
+            is_admin=True,
+            open_mode=True,
+            rpm=self.settings.default_rpm,
+            ipm=self.settings.default_ipm,
+        )
 
     def _caller(self, found: keys.KeyInfo) -> Caller:
         return Caller(

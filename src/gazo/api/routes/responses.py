@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,6 +17,7 @@ from gazo.api.openapi import IDEMPOTENCY_KEY, RESPONSES_RESPONSES, errors
 from gazo.api.responses.protocol import ResponseCreateRequest
 from gazo.api.responses.serving import ResponsesServing
 from gazo.api.streaming import ImageEventStream
+from gazo.billing.values import Caller
 from gazo.engine.admission import Admission
 from gazo.service import RequestContext
 
@@ -58,16 +61,21 @@ async def create_response(
 async def retrieve_response(
     response_id: str, service: ServiceDep, settings: SettingsDep, caller: CallerDep
 ) -> Response:
-    serving = ResponsesServing(service, settings)
-    return _json(await asyncio.to_thread(serving.retrieve, response_id, caller.key_id), {})
+    return await _stored(ResponsesServing(service, settings).retrieve, response_id, caller)
 
 
 @router.delete("/v1/responses/{response_id}", response_model=None, responses=_STORED)
 async def delete_response(
     response_id: str, service: ServiceDep, settings: SettingsDep, caller: CallerDep
 ) -> Response:
-    serving = ResponsesServing(service, settings)
-    return _json(await asyncio.to_thread(serving.delete, response_id, caller.key_id), {})
+    return await _stored(ResponsesServing(service, settings).delete, response_id, caller)
+
+
+async def _stored(
+    work: Callable[[str, str | None], dict[str, Any]], response_id: str, caller: Caller
+) -> Response:
+    """A stored Response's route: read or delete it as the caller's key (blocking: off the loop)."""
+    return _json(await asyncio.to_thread(work, response_id, caller.key_id), {})
 
 
 def _json(body: dict[str, object], headers: dict[str, str]) -> Response:
