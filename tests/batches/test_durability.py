@@ -75,7 +75,7 @@ def test_an_expired_batch_returns_what_completed(
 ) -> None:
     with _slow_server(tmp_path, shared_data_dir, steps=STEPS) as running:
         client = running.client()
-        batch = submit(client, generation_lines(24, quality="medium"))
+        batch = submit(client, generation_lines(16, quality="medium"))
         while client.batches.retrieve(batch.id).request_counts.completed < 1:
             pass
         database = sqlite3.connect(running.data_dir / "gazo.db")
@@ -89,5 +89,5 @@ def test_an_expired_batch_returns_what_completed(
         done = wait(client, batch.id, timeout_s=180)
         assert done.status == "expired" and done.expired_at
         outputs, errors = read_lines(client, done.output_file_id), read_lines(client, done.error_file_id)
-        assert outputs and errors and len(outputs) + len(errors) == 24
+        assert outputs and errors and len(outputs) + len(errors) == 16
         assert {error["error"]["code"] for error in errors} == {"batch_expired"}

@@ -150,7 +150,9 @@ def test_batch_lines_spread_over_both_replicas(ray_gazo: GazoServer, ledger_url:
             rows = session.scalars(select(Usage).where(Usage.batch_id == batch.id)).all()
     finally:
         database.dispose()
-    assert len(rows) == 12 and all(row.status == "succeeded" for row in rows)
+    succeeded = [row for row in rows if row.status == "succeeded"]
+    assert len({row.request_id for row in succeeded}) == len(succeeded) == 12  # each line charged once
+    assert all(row.cost_micros == 0 for row in rows if row.status != "succeeded")  # refused tries are free
 
 
 def _served_per_replica() -> dict[str, int]:
