@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -69,3 +71,24 @@ def test_organisation_rules_and_allow_lists_apply_to_their_keys_only(tmp_path: P
         with pytest.raises(openai.BadRequestError) as other:
             running.client(initech).images.generate(prompt=menu, size="1024x1024", quality="low")
         assert other.value.code == "moderation_blocked"
+
+
+def test_every_verdict_is_counted_for_the_operator_by_category_and_component(server: GazoServer) -> None:
+    blocked = {"stage": "prompt", "level": "auto", "outcome": "blocked", "category": "sexual"}
+    allowed = {"stage": "output_image", "outcome": "allowed", "category": "none", "component": "none"}
+    before = [_verdicts(server, labels) for labels in (blocked, allowed)]
+    with pytest.raises(openai.BadRequestError):
+        server.client().images.generate(prompt="naked woman lying on a bed, explicit, nsfw")
+    server.client().images.generate(prompt="a quiet harbour", size="256x256", quality="low", n=2)
+    assert _verdicts(server, blocked) == before[0] + 1
+    assert _verdicts(server, allowed) == before[1] + 2
+
+
+def _verdicts(server: GazoServer, labels: dict[str, str]) -> float:
+    """`gazo_moderation_verdicts_total` summed over the samples that carry `labels`."""
+    total = 0.0
+    for line in httpx.get(f"{server.base_url}/metrics", timeout=10).text.splitlines():
+        found = re.fullmatch(r"gazo_moderation_verdicts_total\{(.*)\} (\S+)", line)
+        if found and labels.items() <= dict(re.findall(r'(\w+)="([^"]*)"', found.group(1))).items():
+            total += float(found.group(2))
+    return total

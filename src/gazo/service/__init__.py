@@ -31,7 +31,7 @@ from gazo.provenance import Provenance
 from gazo.service.catalog import ModelCatalog, ModelEntry, UsageReports
 from gazo.service.checks import PreparedRequest, prepare
 from gazo.service.files import FileStore
-from gazo.service.finishing import OutputFinisher, refuse
+from gazo.service.finishing import OutputFinisher
 from gazo.service.housekeeping import start_housekeeping
 from gazo.service.image_urls import KeptImage, keep_images, open_image
 from gazo.service.keeping import Keeper
@@ -47,6 +47,7 @@ from gazo.service.submission import (
     Submission,
     collect,
 )
+from gazo.service.verdicts import VerdictMetrics
 from gazo.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -82,12 +83,14 @@ class ImageService:
         self.meter = meter
         #: Images behind `url`s and stored Responses, sealed under ids only their clients hold.
         self.keeper = Keeper(meter.database)
-        self.rewriter = PromptRewriter(settings.compat.prompt_rewrite, moderation)
+        #: Every moderation verdict, counted for `/metrics` by check, category and deciding component.
+        self.verdicts = VerdictMetrics()
+        self.rewriter = PromptRewriter(settings.compat.prompt_rewrite, moderation, self.verdicts)
         #: `/v1/files`: batch input and output, and images requests name by file id.
         self.files = FileStore(meter.database, settings.data_dir / "files", settings.batch)
         server = settings.server
         self.finisher = OutputFinisher(
-            moderation, provenance, workers=server.output_workers, png_level=server.png_level
+            moderation, provenance, self.verdicts, workers=server.output_workers, png_level=server.png_level
         )
         self._housekeeping: list[asyncio.Task[None]] = []
         # Authentication answers every request, refusals included: on threads of its own, it never
@@ -138,7 +141,8 @@ class ImageService:
         return self.meter.database.problem()
 
     def metrics_text(self) -> bytes:
-        return self.engine.metrics_text()
+        """The engine's metrics, then the moderation verdicts' (Prometheus text; names never overlap)."""
+        return self.engine.metrics_text() + self.verdicts.export()
 
     def kept_image(self, secret_id: str, extension: str) -> KeptImage | None:
         """The image behind a `url` response, while it lives (blocking: call it off the event loop)."""
@@ -192,10 +196,12 @@ class ImageService:
     def _moderate_inputs(self, prepared: PreparedRequest, organization: str | None) -> None:
         """The prompt and every input image, before any work or money is spent on them."""
         level, prompt = prepared.request.moderation, prepared.request.prompt
-        refuse(self.moderation.check_prompt(prompt, level=level, organization=organization), "prompt")
+        verdicts = self.verdicts
+        verdict = self.moderation.check_prompt(prompt, level=level, organization=organization)
+        verdicts.judge(verdict, "prompt", "prompt")
         if isinstance(prepared.job, EditJob):
             for image in prepared.job.images:
-                refuse(self.moderation.check_image(image, level=level), "image")
+                verdicts.judge(self.moderation.check_image(image, level=level), "input_image", "image")
 
     async def _run(
         self,

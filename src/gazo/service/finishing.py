@@ -19,13 +19,13 @@ from typing import TypeVar
 
 from PIL import Image
 
-from gazo.errors import ContentPolicyViolation
 from gazo.imaging import MIME_TYPES, encode_image, keep_unmasked, matte_from_border
 from gazo.jobs import Priority
-from gazo.moderation import Moderation, Verdict
+from gazo.moderation import Moderation
 from gazo.provenance import Ingredient, Provenance
 from gazo.service.background import background_threads
 from gazo.service.checks import PreparedRequest
+from gazo.service.verdicts import VerdictMetrics
 
 T = TypeVar("T")
 
@@ -38,9 +38,16 @@ class OutputFinisher:
     """Turns a rendered picture into the signed bytes a response carries, or refuses it."""
 
     def __init__(
-        self, moderation: Moderation, provenance: Provenance, *, workers: int | None, png_level: int
+        self,
+        moderation: Moderation,
+        provenance: Provenance,
+        verdicts: VerdictMetrics,
+        *,
+        workers: int | None,
+        png_level: int,
     ) -> None:
         self.moderation = moderation
+        self.verdicts = verdicts
         self.provenance = provenance
         self.png_level = png_level
         count = workers or DEFAULT_WORKERS
@@ -66,7 +73,7 @@ class OutputFinisher:
             _run(pool, self.moderation.check_image, image, prepared.request.moderation),
             _run(pool, self._encode, prepared, image),
         )
-        refuse(verdict, None)
+        self.verdicts.judge(verdict, "output_image", None)
         return await _run(pool, self._sign, prepared, data)
 
     def _encode(self, prepared: PreparedRequest, image: Image.Image) -> bytes:
@@ -109,15 +116,3 @@ def composite(prepared: PreparedRequest, image: Image.Image) -> Image.Image:
     if prepared.matte:
         image = matte_from_border(image)
     return image
-
-
-def refuse(verdict: Verdict, param: str | None) -> None:
-    """A blocked verdict becomes OpenAI's moderation error; the reason never quotes the prompt."""
-    if verdict.blocked:  # logged for the operator where it was decided, with what decided it
-        what = f"category {verdict.category}" if verdict.category else f"rule {verdict.rule}"
-        message = (  # a category's reason is a whole sentence already; a rule's is the operator's words
-            verdict.reason
-            if verdict.category
-            else f"Your request was rejected by the safety system ({what}): {verdict.reason}"
-        )
-        raise ContentPolicyViolation(message, param=param)

@@ -17,7 +17,7 @@ import re
 import openai
 
 from gazo.moderation import Moderation
-from gazo.service.finishing import refuse
+from gazo.service.verdicts import VerdictMetrics
 from gazo.settings import PromptRewriteSettings
 
 logger = logging.getLogger(__name__)
@@ -29,9 +29,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class PromptRewriter:
-    def __init__(self, settings: PromptRewriteSettings, moderation: Moderation) -> None:
+    def __init__(
+        self, settings: PromptRewriteSettings, moderation: Moderation, verdicts: VerdictMetrics
+    ) -> None:
         self.settings = settings
         self.moderation = moderation
+        self.verdicts = verdicts
         self._client: openai.AsyncOpenAI | None = None
         if settings.base_url:
             api_key = os.environ.get(settings.api_key_env, "") if settings.api_key_env else ""
@@ -53,7 +56,7 @@ class PromptRewriter:
         if self._client is None:
             return prompt
         verdict = await asyncio.to_thread(self.moderation.check_prompt, prompt, level, organization)
-        refuse(verdict, "prompt")
+        self.verdicts.judge(verdict, "prompt", "prompt")
         system = "\n\n".join([self.settings.instructions, *instructions])
         try:
             answer = await self._client.chat.completions.create(
