@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from gazo.cli.batch_client import FINAL, BatchClient, counts
 from gazo.cli.batch_lines import ENDPOINTS, LinesError, dump_lines, endpoint_of, file_stems, lines_from_csv
-from gazo.cli.errors import fail, next_step
+from gazo.cli.errors import fail
 from gazo.cli.tables import print_table
 
 if TYPE_CHECKING:
     from openai.types import Batch
 
 F = TypeVar("F", bound=Callable[..., Any])
-FINAL = ("completed", "failed", "expired", "cancelled")
 _MAGIC = ((b"\x89PNG", "png"), (b"\xff\xd8", "jpg"), (b"RIFF", "webp"))
 
 _SERVER_OPTIONS = (
@@ -124,7 +120,7 @@ def submit(
             f"{file}: {error}", "fix the line; `gazo batch lines prompts.csv` writes valid lines from a CSV."
         )
     labels = dict(item.partition("=")[::2] for item in metadata)
-    with _Server(server, api_key) as api:
+    with BatchClient(server, api_key) as api:
         with api.answers():
             upload = api.client.files.create(
                 file=(f"{file.stem}.jsonl", text.encode()), purpose="batch", **api.auth
@@ -152,9 +148,9 @@ def submit(
 @_with(_SERVER_OPTIONS)
 def list_batches(limit: int, server: str, api_key: str | None) -> None:
     """The batches of this key, newest first."""
-    with _Server(server, api_key) as api, api.answers():
+    with BatchClient(server, api_key) as api, api.answers():
         found = api.client.batches.list(limit=limit, **api.auth).data
-    rows = [(b.id, b.status, *_counts(b), b.endpoint, _time(b.created_at)) for b in found]
+    rows = [(b.id, b.status, *counts(b), b.endpoint, _time(b.created_at)) for b in found]
     print_table(
         ("id", "status", "completed", "failed", "total", "endpoint", "created"), rows, empty="no batches yet"
     )
@@ -165,7 +161,7 @@ def list_batches(limit: int, server: str, api_key: str | None) -> None:
 @_with(_SERVER_OPTIONS)
 def status(batch_id: str, server: str, api_key: str | None) -> None:
     """Where batch BATCH_ID stands: status, request counts, times and files."""
-    with _Server(server, api_key) as api:
+    with BatchClient(server, api_key) as api:
         _show(api.retrieve(batch_id))
 
 
@@ -174,7 +170,7 @@ def status(batch_id: str, server: str, api_key: str | None) -> None:
 @_with(_SERVER_OPTIONS)
 def cancel(batch_id: str, server: str, api_key: str | None) -> None:
     """Stop batch BATCH_ID: requests not started are dropped; results so far are kept."""
-    with _Server(server, api_key) as api:
+    with BatchClient(server, api_key) as api:
         with api.answers("`gazo batch list` shows the batches of this key."):
             cancelled = api.client.batches.cancel(batch_id, **api.auth)
         click.echo(f"{cancelled.id}: {cancelled.status}")
@@ -194,11 +190,11 @@ def cancel(batch_id: str, server: str, api_key: str | None) -> None:
 @_with(_SERVER_OPTIONS)
 def results(batch_id: str, folder: Path, watch: bool, server: str, api_key: str | None) -> None:
     """Save the images of batch BATCH_ID in a folder, and its failed requests in errors.jsonl."""
-    with _Server(server, api_key) as api:
+    with BatchClient(server, api_key) as api:
         found = api.retrieve(batch_id)
         if found.status not in FINAL:
             if not watch:
-                done, failed, total = _counts(found)
+                done, failed, total = counts(found)
                 fail(
                     f"batch {batch_id} is {found.status} ({done + failed} of {total} requests done)",
                     f"wait for it: `gazo batch results {batch_id} -o {folder} --watch`.",
@@ -253,90 +249,6 @@ def _extension(data: bytes) -> str:
     return next((ext for magic, ext in _MAGIC if data.startswith(magic)), "png")
 
 
-class _Server:
-    """The SDK client for one command, and the CLI's errors for its failures."""
-
-    def __init__(self, server: str, api_key: str | None) -> None:
-        import openai  # here, not at the top: `gazo --help` should not pay ~0.4 s for the SDK
-
-        self.base, self.has_key = server.rstrip("/"), bool(api_key)
-        if not self.base.startswith(("http://", "https://")):
-            fail(
-                f"--server {server!r} is not a URL",
-                "give it with its scheme, e.g. --server http://127.0.0.1:8000.",
-            )
-        self.client = openai.OpenAI(
-            base_url=f"{self.base}/v1",
-            api_key=api_key or "never-sent",
-            max_retries=0,
-            timeout=openai.Timeout(300.0, connect=30.0),
-        )
-        #: Every call's keyword arguments: with no key, none is sent (a server in open mode serves that).
-        self.auth: dict[str, Any] = {} if api_key else {"extra_headers": {"Authorization": openai.omit}}
-
-    def __enter__(self) -> _Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
-
-    @contextmanager
-    def answers(self, missing: str = "") -> Iterator[None]:
-        """Turn the SDK's errors into `Error: ...` / `next: ...`; `missing` is the next step for a 404."""
-        import openai
-
-        try:
-            yield
-        except openai.APIStatusError as error:
-            body = error.body if isinstance(error.body, dict) else {}
-            message = body.get("message") or f"HTTP {error.status_code}: {error.response.text[:200]}"
-            retry = error.response.headers.get("retry-after")
-            hint = next_step(error.code, error.status_code, retry_after=retry, has_key=self.has_key)
-            if error.status_code == 404:
-                hint = missing or "check that --server is a gazo server with the Batch API (/v1/batches)."
-            fail(str(message), hint, code=error.code)
-        except openai.APIConnectionError as error:  # APITimeoutError included
-            cause = f" ({error.__cause__})" if error.__cause__ else ""
-            fail(
-                f"could not reach gazo at {self.base}{cause}",
-                "is `gazo serve` running there? Check --server.",
-            )
-
-    def retrieve(self, batch_id: str) -> Batch:
-        with self.answers("`gazo batch list` shows the batches of this key."):
-            return self.client.batches.retrieve(batch_id, **self.auth)
-
-    def content(self, file_id: str | None) -> str:
-        if not file_id:
-            return ""
-        with self.answers("the file is gone: the server may have deleted it after its retention time."):
-            return self.client.files.content(file_id, **self.auth).text
-
-    def watch(self, batch: Batch, interval_s: float = 1.0) -> Batch:
-        """Poll until the batch ends, with a bar over its requests on stderr."""
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]}"),
-        )
-        with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as bar:
-            task = bar.add_task(batch.status, total=None, failed="")
-            while True:
-                done, failed, total = _counts(batch)
-                bar.update(
-                    task,
-                    description=batch.status,
-                    completed=done + failed,
-                    total=total or None,
-                    failed=f"{failed} failed" if failed else "",
-                )
-                if batch.status in FINAL:
-                    return batch
-                time.sleep(interval_s)
-                batch = self.retrieve(batch.id)
-
-
 def _finish(batch: Batch) -> None:
     """The watched batch's one-line summary; a batch that did not complete ends the command with 1."""
     summary = _summary(batch)
@@ -349,12 +261,12 @@ def _finish(batch: Batch) -> None:
 
 
 def _summary(batch: Batch) -> str:
-    done, failed, total = _counts(batch)
+    done, failed, total = counts(batch)
     return f"batch {batch.id} {batch.status}: {done} of {total} requests succeeded, {failed} failed"
 
 
 def _show(batch: Batch) -> None:
-    done, failed, total = _counts(batch)
+    done, failed, total = counts(batch)
     times = (
         "created",
         "in_progress",
@@ -383,11 +295,6 @@ def _show(batch: Batch) -> None:
 
 def _errors(batch: Batch) -> list[Any]:
     return list(batch.errors.data or []) if batch.errors else []
-
-
-def _counts(batch: Batch) -> tuple[int, int, int]:
-    counts = batch.request_counts
-    return (counts.completed, counts.failed, counts.total) if counts else (0, 0, 0)
 
 
 def _time(stamp: int | None) -> str | None:
