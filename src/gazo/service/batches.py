@@ -198,10 +198,14 @@ class BatchQueue:
                 session=session, batch_id=line.batch_id, line_no=line.line_no, status=status, now=utcnow()
             )
 
-    def retry_later(self, line: ClaimedLine, delay: timedelta) -> None:
+    def retry_later(self, line: ClaimedLine, delay: timedelta, *, refund: bool = False) -> None:
         with self.database.transaction() as session:
             batch_rows.retry_later(
-                session=session, batch_id=line.batch_id, line_no=line.line_no, not_before=utcnow() + delay
+                session=session,
+                batch_id=line.batch_id,
+                line_no=line.line_no,
+                not_before=utcnow() + delay,
+                refund=refund,
             )
 
     def requeue_orphans(self) -> int:

@@ -173,12 +173,23 @@ def finish(*, session: Session, batch_id: str, line_no: int, status: str, now: d
     return changed(session.execute(statement)) > 0
 
 
-def retry_later(*, session: Session, batch_id: str, line_no: int, not_before: datetime) -> None:
-    """A running line goes back to the queue, to be taken again from `not_before` on."""
+def retry_later(
+    *, session: Session, batch_id: str, line_no: int, not_before: datetime, refund: bool = False
+) -> None:
+    """A running line goes back to the queue, to be taken again from `not_before` on; `refund` gives
+    back the attempt its claim counted (a refusal that says nothing about the line itself)."""
+    values: dict[str, Any] = {
+        "status": "pending",
+        "not_before": not_before,
+        "holder_host": None,
+        "holder_pid": None,
+    }
+    if refund:
+        values["attempts"] = BatchLine.attempts - 1
     session.execute(
         update(BatchLine)
         .where(BatchLine.batch_id == batch_id, BatchLine.line_no == line_no, BatchLine.status == "running")
-        .values(status="pending", not_before=not_before, holder_host=None, holder_pid=None)
+        .values(**values)
     )
 
 

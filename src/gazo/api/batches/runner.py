@@ -194,9 +194,9 @@ class BatchRunner:
         except asyncio.CancelledError:  # the server stops: the line runs again, here or elsewhere
             await asyncio.shield(self._off_loop(self.queue.retry_later, line, timedelta(0)))
             raise
-        except _TryLater:
+        except _TryLater as later:
             delay = timedelta(seconds=self.settings.batch.retry_after_s)
-            await self._off_loop(self.queue.retry_later, line, delay)
+            await self._off_loop(self.queue.retry_later, line, delay, refund=later.refund)
             return
         finally:
             started()
@@ -222,10 +222,10 @@ class BatchRunner:
             started()
             result = await collect(submission)
         except _ALWAYS_LATER as refusal:
-            raise _TryLater() from refusal
+            raise _TryLater(refund=True) from refusal
         except _PASSING as refusal:
             if line.attempts < self.settings.batch.max_attempts:
-                raise _TryLater() from refusal
+                raise _TryLater(refund=False) from refusal
             return "failed", _output(line, request_id, refusal)
         except Exception as error:  # every other failure is this line's answer, as it would have been
             return "failed", _output(line, request_id, to_gazo_error(error))
@@ -298,7 +298,12 @@ class BatchRunner:
 
 
 class _TryLater(Exception):
-    """A passing refusal: the line goes back to the queue for a while."""
+    """A passing refusal: the line goes back to the queue for a while (`refund`: without using up one
+    of its attempts, the refusal being about the key's limits, not the line)."""
+
+    def __init__(self, *, refund: bool) -> None:
+        super().__init__()
+        self.refund = refund
 
 
 def _final_of(batch: Batch) -> str:
