@@ -16,7 +16,8 @@ OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True)
 
 def _queued(database: Database, count: int) -> tuple[BatchQueue, str]:
     queue = BatchQueue(database, stale_after=timedelta(minutes=10))
-    lines = [LineSpec(line_no=i, custom_id=f"c{i}", body={"prompt": "x"}, model="m") for i in range(1, count + 1)]
+    body = {"prompt": "x"}
+    lines = [LineSpec(line_no=i, custom_id=f"c{i}", body=body, model="m") for i in range(1, count + 1)]
     view = queue.create(
         OPERATOR,
         endpoint="/v1/images/generations",
