@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import pytest
+
 from gazo.billing.values import Caller
+from gazo.errors import InvalidRequest
 from gazo.service.batches import BatchQueue, LineSpec
 from gazo.store.database import Database
 from gazo.store.tables import BatchLine
@@ -15,7 +18,7 @@ OPERATOR = Caller(key_id=None, org_id=None, is_admin=True, open_mode=True)
 
 
 def _queued(database: Database, count: int) -> tuple[BatchQueue, str]:
-    queue = BatchQueue(database, stale_after=timedelta(minutes=10))
+    queue = BatchQueue(database, stale_after=timedelta(minutes=10), max_waiting_lines=5)
     body = {"prompt": "x"}
     lines = [LineSpec(line_no=i, custom_id=f"c{i}", body=body, model="m") for i in range(1, count + 1)]
     view = queue.create(
@@ -51,3 +54,11 @@ def test_lines_of_a_dead_process_go_back_to_the_queue(database: Database) -> Non
             line.holder_pid = 2**22 + os.getpid()  # beyond pid_max: no such process
     assert queue.requeue_orphans() == 2
     assert len(queue.claim(queue.active()[0], "m", 5)) == 2
+
+
+def test_an_owner_has_only_so_many_lines_waiting(database: Database) -> None:
+    _queued(database, 3)
+    with pytest.raises(InvalidRequest) as refused:
+        _queued(database, 3)  # 3 waiting + 3 > 5
+    assert refused.value.code == "too_many_waiting_lines"
+    _queued(database, 2)  # 3 + 2 fits

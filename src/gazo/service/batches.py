@@ -58,8 +58,9 @@ class ClaimedLine:
 
 
 class BatchQueue:
-    def __init__(self, database: Database, *, stale_after: timedelta) -> None:
+    def __init__(self, database: Database, *, stale_after: timedelta, max_waiting_lines: int) -> None:
         self.database = database
+        self.max_waiting_lines = max_waiting_lines
         self.host = host_identity()
         self.pid = os.getpid()
         self.stale_after = stale_after
@@ -106,6 +107,14 @@ class BatchQueue:
             for spec in ([] if errors else lines)
         ]
         with self.database.transaction() as session:
+            waiting = batch_rows.waiting_lines(session=session, org_id=caller.org_id, key_id=caller.key_id)
+            if rows and waiting + len(rows) > self.max_waiting_lines:
+                raise InvalidRequest(
+                    f"{waiting} lines of your batches are still waiting; with these {len(rows)} they would "
+                    f"pass the {self.max_waiting_lines} allowed. Submit it once earlier batches progress.",
+                    param="input_file_id",
+                    code="too_many_waiting_lines",
+                )
             batch_rows.add(session=session, batch=batch, lines=rows)
             counts = batch_rows.counts(session=session, batch_ids=[batch.id])[batch.id]
         return BatchView(batch, counts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from gazo.store.tables import StoredFile, utcnow
 #: Purposes a client may upload; `batch_output` files are made by gazo (a batch's output and errors).
 UPLOAD_PURPOSES = ("batch", "vision", "user_data")
 PURPOSES = (*UPLOAD_PURPOSES, "batch_output")
+#: A half-written upload older than this was left by a process that died (an upload streams in minutes).
+PARTIAL_UPLOAD_AGE_S = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,16 @@ class FileStore:
                 file_rows.remove(session=session, file_id=file_id)
         for file_id in gone:
             self.path(file_id).unlink(missing_ok=True)
+        self._sweep_partial()
         return len(gone)
+
+    def _sweep_partial(self) -> None:
+        """Uploads a killed process left half-written (`.file-*.part`): no row names them, so they go
+        once no upload could still be writing them."""
+        cutoff = time.time() - PARTIAL_UPLOAD_AGE_S
+        for partial in self.folder.glob(".file-*.part") if self.folder.is_dir() else ():
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink(missing_ok=True)
 
 
 def _safe_name(filename: str) -> str:

@@ -73,6 +73,12 @@ class BatchSettings(Section):
     max_lines: int = Field(
         50_000, ge=1, description="Most requests one batch input file may hold (OpenAI: 50,000)."
     )
+    max_waiting_lines: int = Field(
+        200_000,
+        ge=1,
+        description="Most lines one organisation (or key without one) may have waiting over all its "
+        "batches; a batch that would pass it is refused until earlier ones progress.",
+    )
     files_ttl_days: float = Field(
         7.0,
         gt=0,

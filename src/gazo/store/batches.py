@@ -96,6 +96,17 @@ def counts(*, session: Session, batch_ids: list[str]) -> dict[str, LineCounts]:
     }
 
 
+def waiting_lines(*, session: Session, org_id: str | None, key_id: str | None) -> int:
+    """Lines of the owner's batches that have not run yet (pending or running)."""
+    query = (
+        select(func.count())
+        .select_from(BatchLine)
+        .join(Batch, Batch.id == BatchLine.batch_id)
+        .where(visible_to(org_id, key_id), BatchLine.status.in_(("pending", "running")))
+    )
+    return int(session.scalar(query) or 0)
+
+
 def move(
     *,
     session: Session,

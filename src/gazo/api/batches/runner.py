@@ -45,7 +45,7 @@ from gazo.errors import (
 )
 from gazo.service import ImageService, RequestContext, collect
 from gazo.service.background import background_threads
-from gazo.service.batches import BatchQueue, BatchView, ClaimedLine, LineSpec
+from gazo.service.batches import BatchQueue, BatchView, ClaimedLine
 from gazo.settings import Settings
 from gazo.store.tables import Batch, utcnow
 
@@ -66,7 +66,9 @@ class BatchRunner:
     def __init__(self, service: ImageService, settings: Settings) -> None:
         self.service, self.settings = service, settings
         stale = timedelta(seconds=settings.server.request_timeout_s + 60)
-        self.queue = BatchQueue(service.meter.database, stale_after=stale)
+        self.queue = BatchQueue(
+            service.meter.database, stale_after=stale, max_waiting_lines=settings.batch.max_waiting_lines
+        )
         self.results = settings.data_dir / "batch-results"
         self._starting: dict[str, int] = defaultdict(int)  # claimed lines not yet rendering, per model
         self._lines: dict[asyncio.Task[None], ClaimedLine] = {}
@@ -352,5 +354,3 @@ def _own_base_url(settings: Settings) -> str:
     host, port = settings.server.host, settings.server.port
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
-
-__all__ = ["BatchRunner", "LineSpec"]
