@@ -39,6 +39,7 @@ from gazo.errors import (
     IdempotencyConflict,
     InvalidRequest,
     ModelNotFound,
+    NotFound,
     Overloaded,
     RateLimited,
     Unavailable,
@@ -91,7 +92,11 @@ class BatchRunner:
         metadata: dict[str, str] | None,
     ) -> BatchView:
         """Check the input file and queue its lines (blocking)."""
-        info, data = self.service.files.read(caller, input_file_id, limit=self.settings.batch.max_file_bytes)
+        limit = self.settings.batch.max_file_bytes
+        try:
+            info, data = self.service.files.read(caller, input_file_id, limit=limit)
+        except NotFound:
+            raise NotFound(f"No such File object: {input_file_id[:60]}", param="input_file_id") from None
         if info.purpose != "batch":
             raise InvalidRequest(
                 f"File {input_file_id} was uploaded for {info.purpose}, not batch.", param="input_file_id"
