@@ -52,7 +52,7 @@ def test_a_key_authenticates_until_revoked(database: Database) -> None:
         9,
     )
     assert caller.org_id is not None
-    with pytest.raises(AuthenticationFailed, match=r"gz-\w{3}\*\*\*"):
+    with pytest.raises(AuthenticationFailed, match=r"gz-[\w-]{3}\*\*\*"):
         meter.authenticate(f"Bearer {secret[:-1]}Z")
     with database.transaction() as session:
         keys.revoke_key(session=session, key=key_id)
