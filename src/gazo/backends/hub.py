@@ -2,7 +2,8 @@
 
 The loading path is the real one, ``DiffusionPipeline.from_pretrained``, so a tiny test folder and a
 production SDXL checkout go through the same code. Hub ids are looked up in gazo's own cache first
-(``local_files_only``) so that a model pulled once never needs the network again.
+(``local_files_only``) so that a model pulled once never needs the network again. A `.safetensors` or
+`.ckpt` source is a single-file checkpoint, loaded by `single_file` with ``from_single_file``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 import httpx
 import torch
 from diffusers import DiffusionPipeline
+from huggingface_hub import constants as hub_constants
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError
 
 logger = logging.getLogger(__name__)
-
-HUB_URL = "https://huggingface.co"
 
 
 class ModelUnavailable(RuntimeError):
@@ -52,8 +54,13 @@ def quiet_loading_bars() -> None:
 
 
 def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.dtype) -> Any:
-    """`from_pretrained` on a folder, or on a hub id from the cache (downloading only when allowed)."""
+    """`from_pretrained` on a folder, or on a hub id from the cache (downloading only when allowed);
+    `from_single_file` on a `.safetensors` / `.ckpt` file, local or `owner/repo/file` (`single_file`)."""
     quiet_loading_bars()
+    if is_single_file(source):
+        from gazo.backends.single_file import load_single_file  # it imports this module
+
+        return load_single_file(source, cache_dir=cache_dir, offline=offline, dtype=dtype)
     if is_local_folder(source):
         return DiffusionPipeline.from_pretrained(str(Path(source).expanduser()), dtype=dtype)
     try:
@@ -70,9 +77,15 @@ def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.d
     return DiffusionPipeline.from_pretrained(source, dtype=dtype, cache_dir=cache_dir)
 
 
+def is_single_file(source: str) -> bool:
+    return source.lower().endswith((".safetensors", ".ckpt"))
+
+
 def hub_reachable(timeout_s: float = 3.0) -> bool:
+    if hub_constants.is_offline_mode():
+        return False
     try:
-        httpx.head(HUB_URL, timeout=timeout_s)
+        httpx.head(hub_constants.ENDPOINT, timeout=timeout_s)
     except httpx.HTTPError:
         return False
     return True
@@ -82,8 +95,26 @@ def download_pipeline(hub_id: str, *, cache_dir: Path) -> Path:
     """Fetch a pipeline's files into gazo's cache (tqdm progress bars); fails at once when offline."""
     if is_local_folder(hub_id):
         raise ModelUnavailable(f"{hub_id!r} is a local folder: configure it as a model's `source` instead")
+    check_hub_reachable()
+    try:
+        return Path(DiffusionPipeline.download(hub_id, cache_dir=cache_dir))
+    except (OSError, httpx.HTTPError, HfHubHTTPError) as error:
+        raise ModelUnavailable(f"could not download {hub_id}: {error}") from error
+
+
+def download_file(repo_id: str, filename: str, *, cache_dir: Path) -> Path:
+    """Fetch one file of a hub repo into gazo's cache (tqdm progress bar); fails at once when offline."""
+    check_hub_reachable()
+    try:
+        return Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir))
+    except (OSError, httpx.HTTPError, HfHubHTTPError) as error:
+        raise ModelUnavailable(f"could not download {filename} of {repo_id}: {error}") from error
+
+
+def check_hub_reachable() -> None:
     if not hub_reachable():
+        offline = " (HF_HUB_OFFLINE is set)" if hub_constants.is_offline_mode() else ""
         raise ModelUnavailable(
-            f"cannot reach {HUB_URL}: `gazo pull` needs the network (no download attempted)"
+            f"cannot reach {hub_constants.ENDPOINT}{offline}: `gazo pull` needs the network "
+            "(no download attempted)"
         )
-    return Path(DiffusionPipeline.download(hub_id, cache_dir=cache_dir))
