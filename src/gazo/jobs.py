@@ -68,6 +68,8 @@ class GenerateJob:
     seed: int | None = None
     partial_images: int = 0
     text: tuple[str, ...] = ()  # set exactly (quoted in the prompt or sent as `text`); first = headline
+    #: LoRA adapters to apply, as (name, weight) sorted by name: configured adapters of `model` only.
+    adapters: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class ImageRequest:
     text: tuple[str, ...] = ()
     style: Style | None = None
     response_format: ResponseFormat = "b64_json"
+    #: Adapters the client picked (`lora`), as (name, weight or None = the configured weight).
+    lora: tuple[tuple[str, float | None], ...] = ()
 
     @property
     def is_edit(self) -> bool:

@@ -18,9 +18,9 @@ import httpx
 import openai
 import pytest
 
-from gazo.backends.tiny import save_tiny_pipeline
 from tests.support.pixels import centre_mask, photo, png_bytes
 from tests.support.server import GazoServer
+from tests.support.tiny_models import built_tiny_sd
 
 MODEL = "held-tiny-sd"
 CONFIG = """
@@ -55,12 +55,7 @@ def loading(
 ) -> Iterator[tuple[GazoServer, HeldLoad]]:
     """A server whose model is loading until the test releases it: a link to the session's tiny SD
     folder (built here if no server built it yet), so the lock is this module's own."""
-    shared = shared_data_dir / "models" / "gazo-tiny-sd"
-    shared.parent.mkdir(parents=True, exist_ok=True)
-    with (shared.parent / f".{shared.name}.lock").open("w") as lock:  # the backend's own protocol
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared / "model_index.json").is_file():
-            save_tiny_pipeline("sd", shared)
+    shared = built_tiny_sd(shared_data_dir)
     root = tmp_path_factory.mktemp("held")
     folder = root / "models" / MODEL
     folder.parent.mkdir(parents=True)

@@ -59,11 +59,15 @@ class ErrorResponse(BaseModel):
 
 
 class Readiness(BaseModel):
-    """`GET /readyz`: 200 when every model is loaded and the database answers, else 503."""
+    """`GET /readyz`: 200 when every model to load at start has loaded (a model loaded on demand later
+    leaves it 200), none failed and the database answers, else 503."""
 
     ready: bool
+    #: `ready`, `loading`, `unloaded` (loads on its next request) or `failed: why`, per model.
     models: dict[str, str]
     queue_depth: dict[str, int]
+    #: Per device: `budget_bytes` and `used_bytes` of the models' weights.
+    memory: dict[str, dict[str, int]]
     database: str
 
 

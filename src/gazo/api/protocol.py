@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from gazo.errors import UnsupportedParameter
 from gazo.jobs import ImageRequest, Placement, Style, Upload
+from gazo.settings.serving import ADAPTER_WEIGHT_MAX, ADAPTER_WEIGHT_MIN
 
 #: DALL-E model names: their `size` defaults to 1024x1024, and `dall-e-3`'s `style` to vivid (as OpenAI's).
 DALLE_MODELS = ("dall-e-2", "dall-e-3")
@@ -85,6 +86,16 @@ Seed = Annotated[int, Field(ge=0, le=2**31 - 1), NotBool]
 _SEED_DESCRIPTION = "Fixed seed: the same request gives the same image."
 
 
+class LoraChoice(BaseModel):
+    """One LoRA adapter a request picks (`lora`, where the model allows it): a configured adapter's name,
+    and the weight to apply it at (default: its configured weight)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: PlainText = Field(min_length=1, max_length=200)
+    weight: Annotated[float, Field(ge=ADAPTER_WEIGHT_MIN, le=ADAPTER_WEIGHT_MAX), NotBool] | None = None
+
+
 class _ImageRequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +127,12 @@ class _ImageRequestBase(BaseModel):
             "headline), besides any the prompt quotes.",
         )
     )
+    lora: list[LoraChoice] | None = Field(
+        None,
+        max_length=8,
+        description="LoRA adapters to apply, by the names configured on the model, each at an optional "
+        "weight; only on models whose operator allows it (`request_adapters`).",
+    )
 
     def to_request(self, **uploads: Any) -> ImageRequest:
         """Refuse what gazo cannot honour, then convert to the domain request the service takes."""
@@ -136,6 +153,7 @@ class _ImageRequestBase(BaseModel):
             text=tuple(self.text or ()),
             style=self.style or ("vivid" if self.model == "dall-e-3" else None),
             response_format=self.response_format or "b64_json",
+            lora=tuple((choice.name, choice.weight) for choice in self.lora or ()),
             **uploads,
         )
 
@@ -260,6 +278,17 @@ class Model(BaseModel):
     description: str | None = None
     #: USD per 1M tokens by kind (`text_input`, `image_input`, `image_output`), as this server charges.
     pricing: dict[str, float] | None = None
+    #: Where the model's weights are: `ready` (in memory), `loading`, `unloaded` (loads on the next
+    #: request) or `failed`; an alias or adapter reports its model's.
+    status: Literal["loading", "ready", "unloaded", "failed"] | None = None
+    #: Memory its weights take on their device: measured once loaded, else estimated from its files.
+    memory_bytes: int | None = None
+    #: Unix time of the last pass the model ran (None: none since this server started).
+    last_used_at: int | None = None
+    #: For a LoRA adapter published as a model: the base model it applies to.
+    base_model: str | None = None
+    #: For a base model: the names of the adapters it serves.
+    adapters: list[str] | None = None
 
 
 class ModelList(BaseModel):

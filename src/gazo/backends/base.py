@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gazo.errors import Cancelled, UnsupportedParameter
 from gazo.jobs import EditJob, GenerateJob, ProgressFn, Quality
+from gazo.settings import AdapterSpec
 
 #: How quoted and `text` strings are drawn (see `Capabilities.text`).
 TextMode = Literal["native", "typeset+harmonise", "typeset", "none"]
@@ -106,6 +107,10 @@ class BackendContext:
     offline: bool = False
     dtype: str = "auto"
     device: str | None = None
+    #: The model's LoRA adapters (`[[models.adapters]]`), loaded by backends that `accepts_adapters`.
+    adapters: tuple[AdapterSpec, ...] = ()
+    #: Requests may pick those adapters and their weights (`ModelSpec.request_adapters`).
+    request_adapters: bool = False
 
 
 class ImageBackend(ABC):
@@ -121,6 +126,8 @@ class ImageBackend(ABC):
     #: request that depends on one is answered 503 `model_loading` instead of being judged by a guess.
     decided_at_load: ClassVar[frozenset[CapabilityName]] = frozenset()
     Options: ClassVar[type[BackendOptions]] = BackendOptions
+    #: Whether it applies a job's LoRA `adapters` (configuring adapters on any other backend is refused).
+    accepts_adapters: ClassVar[bool] = False
 
     def __init__(self, name: str, source: str, options: BackendOptions, context: BackendContext) -> None:
         self.name = name
@@ -149,7 +156,26 @@ class ImageBackend(ABC):
 
     @abstractmethod
     def load(self, device: str | None) -> None:
-        """Load weights once, before the first job; may take minutes for real models."""
+        """Load weights before the first job (again after `unload`); may take minutes for real models."""
+
+    def unload(self) -> None:  # noqa: B027 (optional: a backend that holds nothing keeps this one)
+        """Give back the memory `load` took, so that another model fits; `load` may be called again.
+        The default holds nothing worth giving back."""
+
+    def memory_device(self) -> str:
+        """The device whose memory budget the weights count against (`cuda:0`, `cpu`, ...)."""
+        from gazo.backends.devices import best_device, normalised_device  # torch: only where models run
+
+        return normalised_device(self.context.device or best_device())
+
+    def estimate_bytes(self) -> int:
+        """Memory the weights will take once loaded, told from their files before loading (0 = unknown:
+        the model then counts from its measure once loaded)."""
+        return 0
+
+    def resident_bytes(self) -> int:
+        """Memory the loaded weights take, measured; the default trusts the estimate."""
+        return self.estimate_bytes()
 
     @abstractmethod
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:

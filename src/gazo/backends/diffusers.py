@@ -8,10 +8,12 @@ silently return another size otherwise.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
 import math
 import secrets
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
@@ -22,9 +24,11 @@ from PIL import Image
 from pydantic import Field
 
 from gazo import plugins
+from gazo.backends.adapters import LoadedAdapters, adapter_bytes
 from gazo.backends.base import BackendOptions, Capabilities, ImageBackend, ReferenceMode
 from gazo.backends.compiled import CompiledDenoiser
-from gazo.backends.devices import best_device, resolve_dtype
+from gazo.backends.devices import best_device, module_bytes, resolve_dtype
+from gazo.backends.footprint import estimate_source_bytes
 from gazo.backends.hub import load_pipeline
 from gazo.backends.previews import latent_factors, latents_to_images
 from gazo.backends.references import IPAdapter, IPAdapterSpec, NativeStyle, native_input, native_style
@@ -42,6 +46,10 @@ CPU_BATCH_IMAGES, ACCELERATOR_BATCH_IMAGES = 4, 8
 #: From this much memory on, an accelerator decodes a whole batch at once: a VAE decode's activations
 #: grow with the batch's pixels, so smaller cards slice (unmeasured where exactly the line falls).
 LARGE_ACCELERATOR_BYTES = 32 * 2**30
+#: One model reads its weights at a time: diffusers and accelerate build modules on the meta device
+#: under a process-wide patch, so two loads side by side (two models starting) can leave each other's
+#: parameters on it ("Cannot copy out of meta tensor").
+_READING_WEIGHTS = threading.Lock()
 
 
 class DiffusersOptions(BackendOptions):
@@ -126,6 +134,7 @@ class DiffusersBackend(ImageBackend):
     # it is loaded; the rest follows from the options.
     decided_at_load = frozenset({"edit", "mask", "text", "references"})
     Options = DiffusersOptions
+    accepts_adapters = True
     options: DiffusersOptions
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -136,7 +145,9 @@ class DiffusersBackend(ImageBackend):
         self._inpainting: Any = None
         self._native: NativeStyle | None = None  # the pipeline itself edits, taking the references
         self._ip_adapter: IPAdapter | None = None
+        self._adapters: LoadedAdapters | None = None  # LoRA adapters, loaded beside the weights
         self.compiled: CompiledDenoiser | None = None
+        self._estimate: int | None = None  # `estimate_bytes`, read from the files once
 
     def configured_capabilities(self) -> Capabilities:
         declared = type(self).capabilities
@@ -157,11 +168,18 @@ class DiffusersBackend(ImageBackend):
         dtype = resolve_dtype(self.context.dtype, device)
         if self.options.torch_threads:
             torch.set_num_threads(self.options.torch_threads)
-        self.pipeline = load_pipeline(
-            self.source, cache_dir=self.context.cache_dir, offline=self.context.offline, dtype=dtype
-        )
-        if self.options.ip_adapter is not None:
-            self._ip_adapter = IPAdapter(self.pipeline, self.options.ip_adapter, self.context)
+        with _READING_WEIGHTS:
+            self.pipeline = load_pipeline(
+                self.source, cache_dir=self.context.cache_dir, offline=self.context.offline, dtype=dtype
+            )
+            self._adapters = LoadedAdapters(
+                self.pipeline,
+                self.context.adapters,
+                cache_dir=self.context.cache_dir,
+                offline=self.context.offline,
+            )
+            if self.options.ip_adapter is not None:
+                self._ip_adapter = IPAdapter(self.pipeline, self.options.ip_adapter, self.context)
         self._place(device)
         self.pipeline.set_progress_bar_config(disable=True)
         self._image_to_image = _derive(AutoPipelineForImage2Image, self.pipeline)
@@ -178,8 +196,34 @@ class DiffusersBackend(ImageBackend):
         )
         logger.info("loaded %s on %s (%s)", self.describe(), device, dtype)
 
+    def unload(self) -> None:
+        """Drop every reference to the weights (the siblings and IP-Adapter share them) and give the
+        cached blocks back to the device, so another model can take the memory at once."""
+        if self.compiled is not None:
+            self.compiled.close()
+        self.pipeline = self._image_to_image = self._inpainting = None
+        self._native, self._ip_adapter, self.compiled = None, None, None
+        self._adapters = None
+        gc.collect()
+        if self.device is not None and self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+    def estimate_bytes(self) -> int:
+        if self._estimate is None:
+            dtype = resolve_dtype(self.context.dtype, self.memory_device())
+            float_bytes = torch.empty((), dtype=dtype).element_size()
+            weights = estimate_source_bytes(self.source, self.context.cache_dir, float_bytes)
+            adapters = sum(adapter_bytes(spec) for spec in self.context.adapters)
+            self._estimate = weights + adapters if weights else None  # unknown until its files are here
+        return self._estimate or 0
+
+    def resident_bytes(self) -> int:
+        if self.pipeline is None:
+            return 0
+        return module_bytes(self.pipeline.components.values())
+
     def batch_key(self, job: GenerateJob) -> Hashable | None:
-        return ("generate", job.size, job.quality) if type(job) is GenerateJob else None
+        return ("generate", job.size, job.quality, job.adapters) if type(job) is GenerateJob else None
 
     def batch_limit(self) -> int:
         """Measured with bench/serve.py on a 2-core CPU: batches of up to 4 gave 1.58x the images/s of
@@ -309,6 +353,8 @@ class DiffusersBackend(ImageBackend):
             kwargs["guidance_scale"] = self.options.guidance_scale
         if self._ip_adapter is not None:
             kwargs.update(self._ip_adapter.inputs(first))
+        if self._adapters is not None:  # a pass's jobs share their adapters (`batch_key`)
+            self._adapters.apply(first.adapters)
         with torch.inference_mode():
             images = [fit_to(image, first.size) for image in pipeline(**kwargs).images]
         results, offset = [], 0

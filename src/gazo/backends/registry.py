@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from gazo.backends.adapters import check_source
 from gazo.backends.base import BackendContext, ImageBackend
 from gazo.errors import ModelNotFound
 from gazo.settings import OPENAI_IMAGE_MODELS, ModelSpec
@@ -26,6 +27,7 @@ class ModelEntry:
     id: str
     model: str
     is_alias: bool
+    is_adapter: bool = False  # a LoRA adapter of `model`, published under its own name
 
 
 class ModelRegistry:
@@ -41,6 +43,7 @@ class ModelRegistry:
         if not specs:
             raise ConfigurationError("no model is configured")
         self.backends: dict[str, ImageBackend] = {}
+        self.specs = {spec.name: spec for spec in specs}  # how each is kept in memory (preload, ...)
         for spec in specs:
             if spec.name in self.backends:
                 raise ConfigurationError(f"model name {spec.name!r} is configured twice")
@@ -54,23 +57,48 @@ class ModelRegistry:
                 if alias in self.backends or self._aliases.get(alias, spec.name) != spec.name:
                     raise ConfigurationError(f"alias {alias!r} names two models")
                 self._aliases[alias] = spec.name
+        #: LoRA adapter name -> the model it applies to (a request for it renders on that model).
+        self._adapters = _adapter_names(specs, set(self.backends) | set(self._aliases))
         for name in OPENAI_IMAGE_MODELS:
-            self._aliases.setdefault(name, self.default)
+            if name not in self._adapters:
+                self._aliases.setdefault(name, self.default)
 
     def resolve(self, requested: str | None) -> ImageBackend:
         """The backend for a request's `model` field (None = the default model)."""
         if not requested:
             return self.backends[self.default]
-        name = self._aliases.get(requested, requested)
+        name = self._adapters.get(requested) or self._aliases.get(requested, requested)
         if name not in self.backends:
-            raise ModelNotFound(requested, available=list(self.backends), aliases=list(self._aliases))
+            available = [*self.backends, *self._adapters]
+            raise ModelNotFound(requested, available=available, aliases=list(self._aliases))
         return self.backends[name]
 
     def entries(self) -> list[ModelEntry]:
         models = [ModelEntry(id=name, model=name, is_alias=False) for name in self.backends]
-        return models + [
-            ModelEntry(id=alias, model=name, is_alias=True) for alias, name in self._aliases.items()
+        adapters = [
+            ModelEntry(id=adapter, model=name, is_alias=False, is_adapter=True)
+            for adapter, name in self._adapters.items()
         ]
+        aliases = [ModelEntry(id=alias, model=name, is_alias=True) for alias, name in self._aliases.items()]
+        return models + adapters + aliases
+
+
+def _adapter_names(specs: list[ModelSpec], taken: set[str]) -> dict[str, str]:
+    """Every adapter's name -> its model; a name used twice, or by a model or alias, is refused, and so
+    is a local source that is missing."""
+    adapters: dict[str, str] = {}
+    for spec in specs:
+        for adapter in spec.adapters:
+            if adapter.name in taken or adapter.name in adapters:
+                raise ConfigurationError(
+                    f"model {spec.name!r}: adapter name {adapter.name!r} is already a model, alias or adapter"
+                )
+            try:
+                check_source(adapter)
+            except ValueError as error:
+                raise ConfigurationError(f"model {spec.name!r}: {error}") from None
+            adapters[adapter.name] = spec.name
+    return adapters
 
 
 def _build(spec: ModelSpec, classes: dict[str, type[ImageBackend]], context: BackendContext) -> ImageBackend:
@@ -79,11 +107,21 @@ def _build(spec: ModelSpec, classes: dict[str, type[ImageBackend]], context: Bac
         raise ConfigurationError(
             f"model {spec.name!r}: unknown backend {spec.backend!r}; registered: {', '.join(sorted(classes))}"
         )
+    if spec.adapters and not backend_class.accepts_adapters:
+        raise ConfigurationError(
+            f"model {spec.name!r}: the {spec.backend!r} backend cannot apply LoRA adapters; "
+            'serve the model with `backend = "diffusers"` to use `[[models.adapters]]`'
+        )
     try:
         options = backend_class.Options(**spec.options)
     except ValidationError as error:
         raise ConfigurationError(f"model {spec.name!r}: invalid options: {error}") from None
     model_context = BackendContext(
-        cache_dir=context.cache_dir, offline=context.offline, dtype=spec.dtype, device=spec.device
+        cache_dir=context.cache_dir,
+        offline=context.offline,
+        dtype=spec.dtype,
+        device=spec.device,
+        adapters=tuple(spec.adapters),
+        request_adapters=spec.request_adapters,
     )
     return backend_class(spec.name, spec.source, options, model_context)

@@ -51,6 +51,10 @@ class SimulatedOptions(BackendOptions):
         description="Seconds of GIL-holding Python work each step needs to launch its kernels, overlapped "
         "with the step's device time (0 = none).",
     )
+    weights_gb: float = Field(
+        0.0, ge=0, description="GiB of weights it pretends to hold while loaded (the budget counts them)."
+    )
+    load_s: float = Field(0.0, ge=0, description="Seconds a load takes (reading weights, moving them).")
 
 
 class SimulatedAcceleratorBackend(ImageBackend):
@@ -73,7 +77,14 @@ class SimulatedAcceleratorBackend(ImageBackend):
         )
 
     def load(self, device: str | None) -> None:
+        time.sleep(self.options.load_s)
         self.picture(Size(1024, 1024), 0)  # the common size ready before the first request
+
+    def memory_device(self) -> str:
+        return self.context.device or "cpu"  # no real device: its pretend weights count against RAM
+
+    def estimate_bytes(self) -> int:
+        return round(self.options.weights_gb * 2**30)
 
     def batch_key(self, job: GenerateJob) -> Hashable | None:
         return (str(job.size), job.quality, job.background)

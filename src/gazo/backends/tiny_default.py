@@ -38,6 +38,8 @@ class TinyDiffusersBackend(DiffusersBackend):
 
     Options = TinyOptions
     options: TinyOptions
+    #: Its weights are made at first load, so no adapter can have been trained for them.
+    accepts_adapters = False
 
     def load(self, device: str | None) -> None:
         folder = Path(self.source)

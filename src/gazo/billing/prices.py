@@ -70,6 +70,11 @@ class PriceTable:
         }
         self.batch_factor = Decimal(str(batch_factor))  # str() first, as for prices
 
+    def priced_as(self, adapter: str, model: str) -> str:
+        """The name whose price a LoRA `adapter` of `model` is charged at: its own when configured, else
+        its model's (an adapter costs what its model costs unless priced itself)."""
+        return adapter if adapter in self._prices else model
+
     def for_model(self, model: str) -> ModelPrice:
         return self._prices.get(model) or self._prices.get(DEFAULT_PRICE_KEY) or GPT_IMAGE_1
 

@@ -105,7 +105,10 @@ def batch_slots(spec: ModelSpec) -> int:
 
 
 def _spec(settings: Settings, name: str) -> ModelSpec:
-    return next(spec for spec in settings.served_models() if spec.name == name)
+    """A replica exists to serve its one model: it loads at once and stays (Ray's autoscaling, down to
+    `min_replicas = 0`, is what gives the memory back there, not `keep_alive`)."""
+    spec = next(spec for spec in settings.served_models() if spec.name == name)
+    return spec.model_copy(update={"preload": True, "keep_alive": None})
 
 
 def build_application(settings: Settings) -> serve.Application:

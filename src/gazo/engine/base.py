@@ -8,15 +8,31 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from gazo.backends.base import Capabilities, CapabilityName
 from gazo.engine.admission import Admission
 from gazo.jobs import Job, Priority, Progress, Quality, RenderedImage
+from gazo.settings import AdapterSpec
 
-__all__ = ["Capabilities", "CapabilityName", "Engine", "EngineHealth", "ModelInfo"]
+__all__ = ["AdapterInfo", "Capabilities", "CapabilityName", "Engine", "EngineHealth", "ModelInfo"]
+
+
+class AdapterInfo(BaseModel):
+    """A LoRA adapter of a model, as `/v1/models` and the request checks see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    weight: float
+    description: str
+
+
+def adapter_info(spec: AdapterSpec, model: str) -> AdapterInfo:
+    return AdapterInfo(
+        weight=spec.weight, description=spec.description or f"LoRA adapter {spec.source} on {model}"
+    )
 
 
 class ModelInfo(BaseModel):
@@ -36,6 +52,22 @@ class ModelInfo(BaseModel):
     #: Capabilities the model's load has still to decide (its backend's `decided_at_load`, until the
     #: load ends): their values in `capabilities` are placeholders that no request may be judged by.
     pending: frozenset[CapabilityName] = frozenset()
+    #: The model's LoRA adapters by name; a request naming one of them as its `model` renders on this
+    #: model with that adapter at its configured weight.
+    adapters: dict[str, AdapterInfo] = Field(default_factory=dict)
+    #: Requests may pick adapters and weights themselves (`lora`), among `adapters` only.
+    request_adapters: bool = False
+
+
+class ModelResidency(BaseModel):
+    """Where a model's weights are, for `/v1/models` and `gazo models list`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["loading", "ready", "unloaded", "failed"]
+    #: Its weights' memory: measured once loaded, else told from its files (None: unknown yet).
+    memory_bytes: int | None = None
+    last_used_at: int | None = None  # Unix time of its last pass's end
 
 
 @dataclass(frozen=True)
@@ -43,6 +75,8 @@ class EngineHealth:
     ready: bool
     models: dict[str, str] = field(default_factory=dict)
     queue_depth: dict[str, int] = field(default_factory=dict)
+    #: Per device: `budget_bytes` and `used_bytes` of the models' weights (the in-process engine).
+    memory: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class Engine(Protocol):
@@ -61,6 +95,14 @@ class Engine(Protocol):
 
     def models(self) -> list[tuple[str, str]]:
         """Every (id, model) pair clients may name: real models map to themselves, aliases to theirs."""
+
+    def residency(self) -> dict[str, ModelResidency]:
+        """Per real model: loaded or not, its memory, its last use."""
+
+    def warm(self, model: str) -> None:
+        """Start loading `model` in the background if it is unloaded (returns at once): a request that
+        depends on what its load decides is refused with 503 `model_loading` and finds it loaded when
+        its client retries."""
 
     def admit(self, model: str) -> Admission:
         """A place in `model`'s line, taken before the request is checked, charged or written down.

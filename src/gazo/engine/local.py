@@ -23,9 +23,10 @@ from PIL import Image
 from gazo.backends.base import ImageBackend
 from gazo.backends.registry import ModelRegistry
 from gazo.engine.admission import Admission, AdmissionLine
-from gazo.engine.base import EngineHealth, ModelInfo
+from gazo.engine.base import EngineHealth, ModelInfo, ModelResidency, adapter_info
 from gazo.engine.lanes import Lanes
 from gazo.engine.metrics import EngineMetrics
+from gazo.engine.residency import ModelManager, Resident
 from gazo.engine.tickets import DONE, MakeWay, Ticket, preview_steps
 from gazo.errors import Cancelled, Overloaded, Unavailable
 from gazo.jobs import EditJob, Job, Priority, Progress, RenderedImage
@@ -41,14 +42,24 @@ BATCH_PASSES_AHEAD = 2
 #: arriving request at its next step, and a pass of one has the shortest step (on the simulated
 #: accelerator at 512x512, 34 ms against 140 ms for a pass of 8).
 QUIET_AFTER_INTERACTIVE_S = 2.0
+#: How long a model loaded for requests that need to know what its load decides may wait for room.
+WARM_WAIT_S = 600.0
 
 
 class _ModelWorker:
     """Loads one backend, then runs its jobs on a dedicated thread, batching compatible ones."""
 
-    def __init__(self, backend: ImageBackend, queue_size: int, metrics: EngineMetrics) -> None:
+    def __init__(
+        self,
+        backend: ImageBackend,
+        queue_size: int,
+        metrics: EngineMetrics,
+        manager: ModelManager,
+        keep_alive_s: float | None = None,
+    ) -> None:
         self.backend = backend
         self.metrics = metrics
+        self.manager = manager
         # The line bounds the interactive jobs waiting (from admission until the model takes them);
         # the lanes themselves are unbounded, since they also hold jobs cancelled while they waited
         # until they are skipped, and those no longer count, and batch lines (`LocalEngine.batch_room`).
@@ -57,25 +68,51 @@ class _ModelWorker:
         self.busy = False  # running a pass of interactive jobs
         self.interactive_at = float("-inf")  # when the last pass of interactive jobs ended
         self.batch_images = 0  # images of batch lines between `render` and their end (event loop only)
-        self.state = "loading"
+        self.resident = Resident(
+            backend=backend,
+            device=backend.memory_device(),
+            keep_alive_s=keep_alive_s,
+            waiting=lambda: self.lanes.waiting("interactive") + self.lanes.waiting("batch"),
+        )
         self.thread = threading.Thread(target=self._run, name=f"gazo-worker-{backend.name}", daemon=True)
 
     def _run(self) -> None:
-        try:
-            self.backend.load(self.backend.context.device)
-        except Exception as error:
-            logger.exception("model %s failed to load", self.backend.name)
-            self.state = f"failed: {error}"
-            return
-        self.state = "ready"
+        if not self.resident.started:  # a load at start was planned (`ModelManager.plan_preloads`)
+            self.manager.preload(self.resident)
         while (taken := self.lanes.take()) is not None:
             ticket, priority = taken
-            if self._dropped(ticket):
+            if self._dropped(ticket) or not self._acquire(ticket):
                 continue
-            batch = [ticket, *self._companions(ticket)]
-            self.busy = priority == "interactive"  # until the pass ends (`_execute`)
-            self._taken(batch)
-            self._execute(batch)
+            try:
+                batch = [ticket, *self._companions(ticket)]
+                self.busy = priority == "interactive"  # until the pass ends (`_execute`)
+                self._taken(batch)
+                self._execute(batch)
+            finally:
+                self.manager.release(self.resident)
+
+    def _acquire(self, ticket: Ticket) -> bool:
+        """The model loaded and held for `ticket`'s pass (see `ModelManager.acquire`); False when the job
+        left while room was made, or the load failed (the job is told)."""
+        try:
+            if self.manager.acquire(self.resident, lambda: not ticket.cancelled.is_set()):
+                return True
+        except Unavailable as error:
+            self.metrics.jobs.labels(self.backend.name, "error").inc()
+            if ticket.admission is not None:
+                ticket.admission.release()
+            ticket.send(error)
+            return False
+        self._dropped(ticket)
+        return False
+
+    @property
+    def state(self) -> str:
+        """`ready`, `loading`, `unloaded` or `failed: why`, for `/readyz`."""
+        resident = self.resident
+        if resident.state == "failed":
+            return f"failed: {resident.failure}"
+        return resident.describe().status
 
     def _taken(self, batch: list[Ticket]) -> None:
         """Metrics of the lane the pass came from; the places of its jobs go to the next requests."""
@@ -172,7 +209,7 @@ class _ModelWorker:
         return [self.backend.generate(job, batch[0].on_step)]
 
     def check_available(self) -> None:
-        if self.state != "ready" and self.state != "loading":
+        if self.resident.state == "failed":
             raise Unavailable(f"The model `{self.backend.name}` could not be loaded ({self.state}).")
 
 
@@ -183,21 +220,31 @@ class LocalEngine:
         self.registry = registry
         self.settings = settings
         self.metrics = metrics
-        self._workers = {
-            name: _ModelWorker(backend, settings.queue_size, metrics)
-            for name, backend in registry.backends.items()
-        }
+        self.manager = ModelManager(settings, metrics)
+        self._workers: dict[str, _ModelWorker] = {}
+        for name, backend in registry.backends.items():
+            spec = registry.specs[name]
+            worker = _ModelWorker(backend, settings.queue_size, metrics, self.manager, spec.keep_alive)
+            self.manager.add(worker.resident)  # a model larger than its device's budget stops here
+            self._workers[name] = worker
+        self._launched = False
 
     async def start(self) -> None:
         self.launch()
 
     def launch(self) -> None:
-        """Start every worker thread (model loading begins); safe to call from synchronous code."""
+        """Start every worker thread, each loading its model if it is to be loaded at start and fits;
+        safe to call from synchronous code."""
+        if not self._launched:
+            self._launched = True
+            self.manager.plan_preloads([name for name in self._workers if self.registry.specs[name].preload])
+            self.manager.start_reaper()
         for worker in self._workers.values():
             if not worker.thread.is_alive():
                 worker.thread.start()
 
     async def close(self) -> None:
+        self.manager.close()
         for worker in self._workers.values():
             for ticket in worker.lanes.close():
                 ticket.cancelled.set()
@@ -210,10 +257,16 @@ class LocalEngine:
 
     def resolve(self, model: str | None) -> ModelInfo:
         backend = self.registry.resolve(model)
-        return model_info(backend, loading=self._workers[backend.name].state == "loading")
+        return model_info(backend, loading=not self._workers[backend.name].resident.settled)
 
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
+
+    def residency(self) -> dict[str, ModelResidency]:
+        return self.manager.describe()
+
+    def warm(self, model: str) -> None:
+        self.manager.warm(self._workers[model].resident, WARM_WAIT_S)
 
     def admit(self, model: str) -> Admission:
         worker = self._workers[model]
@@ -263,7 +316,8 @@ class LocalEngine:
         """Batch images `model` may be given now (see `Engine.batch_room`): enough for a pass rendering
         and a full one queued behind it, less those in flight; 0 while interactive work waits."""
         worker = self._workers[model]
-        if worker.state != "ready" or worker.line.taken or worker.lanes.waiting("interactive"):
+        loadable = worker.resident.state in ("ready", "unloaded")  # an unloaded model loads for them
+        if not loadable or worker.line.taken or worker.lanes.waiting("interactive"):
             return 0
         target = BATCH_PASSES_AHEAD * worker.backend.batch_limit()
         return max(0, target - worker.batch_images)
@@ -272,11 +326,14 @@ class LocalEngine:
         return self.metrics.export()
 
     def health(self) -> EngineHealth:
-        states = {name: worker.state for name, worker in self._workers.items()}
+        residents = [worker.resident for worker in self._workers.values()]
         return EngineHealth(
-            ready=all(state == "ready" for state in states.values()),
-            models=states,
+            # Ready once every load at start is over and none failed: a load on demand later (a model
+            # swapped in) leaves the server ready, since its other models still serve.
+            ready=all(r.started and r.state != "failed" for r in residents),
+            models={name: worker.state for name, worker in self._workers.items()},
             queue_depth={name: w.lanes.waiting("interactive") for name, w in self._workers.items()},
+            memory=self.manager.memory(),
         )
 
 
@@ -290,4 +347,6 @@ def model_info(backend: ImageBackend, *, loading: bool) -> ModelInfo:
         default_size=backend.options.default_size,
         default_quality=backend.options.default_quality,
         pending=backend.decided_at_load if loading else frozenset(),
+        adapters={spec.name: adapter_info(spec, backend.name) for spec in backend.context.adapters},
+        request_adapters=backend.context.request_adapters,
     )

@@ -60,6 +60,44 @@ class EngineMetrics:
             ["model"],
             registry=self.registry,
         )
+        self.model_loads = Counter(
+            "gazo_model_loads",
+            "Loads of a model's weights (at start or on demand).",
+            ["model"],
+            registry=self.registry,
+        )
+        self.model_load_seconds = Histogram(
+            "gazo_model_load_seconds",
+            "Time a model's load took.",
+            ["model"],
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.model_unloads = Counter(
+            "gazo_model_unloads",
+            "Unloads of a model: `evicted` for another model's room, `keep_alive` after idling.",
+            ["model", "reason"],
+            registry=self.registry,
+        )
+        self.model_unload_seconds = Histogram(
+            "gazo_model_unload_seconds",
+            "Time a model's unload took.",
+            ["model"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+            registry=self.registry,
+        )
+        self.model_memory = Gauge(
+            "gazo_model_memory_bytes",
+            "Memory a model's loaded weights take (0 unloaded).",
+            ["model"],
+            registry=self.registry,
+        )
+        self.memory_budget = Gauge(
+            "gazo_memory_budget_bytes",
+            "Memory the models' weights may take per device.",
+            ["device"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "gazo_requests",
             "API requests by operation and status.",

@@ -26,14 +26,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Literal
 
 from ray.exceptions import RayActorError, RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
 from gazo.backends.registry import ModelRegistry
 from gazo.engine.admission import Admission, AdmissionLine
-from gazo.engine.base import EngineHealth, ModelInfo
+from gazo.engine.base import EngineHealth, ModelInfo, ModelResidency
 from gazo.engine.local import model_info
 from gazo.engine.metrics import EngineMetrics
 from gazo.errors import Overloaded, Unavailable
@@ -105,6 +105,13 @@ class RayEngine:
 
     def models(self) -> list[tuple[str, str]]:
         return [(entry.id, entry.model) for entry in self.registry.entries()]
+
+    def residency(self) -> dict[str, ModelResidency]:
+        """Each model's replicas load it at start and keep it (their memory is Ray's to place)."""
+        return {name: ModelResidency(status=_status(state)) for name, state in self._states.items()}
+
+    def warm(self, model: str) -> None:
+        """Nothing to start: a replica loads its model when Ray starts it."""
 
     def admit(self, model: str) -> Admission:
         admission = self._lines[model].admit()
@@ -192,3 +199,9 @@ class RayEngine:
 
     def health(self) -> EngineHealth:
         return EngineHealth(ready=all(s == "ready" for s in self._states.values()), models=dict(self._states))
+
+
+def _status(state: str) -> Literal["loading", "ready", "failed"]:
+    if state == "ready":
+        return "ready"
+    return "failed" if state.startswith(("failed", "unreachable")) else "loading"

@@ -189,6 +189,8 @@ class ImageService:
         """The checks against the model, then input moderation (`caller` picks the organisation rules
         and allow-lists it applies); both off the event loop."""
         model = self.engine.resolve(request.model)
+        if model.pending:  # never loaded: load it now, for this request's retry if it must know (503)
+            self.engine.warm(model.name)
         prepared = await asyncio.to_thread(prepare, request, model, self.settings.server)
         await asyncio.to_thread(self._moderate_inputs, prepared, caller.org_name)
         return prepared
@@ -295,9 +297,10 @@ class ImageService:
 
     def _reserve(self, prepared: PreparedRequest, context: RequestContext) -> Reservation:
         job, idempotency_key = prepared.job, context.idempotency_key
+        adapter = prepared.adapter  # charged as its model unless a price names the adapter itself
         return self.meter.reserve(
             context.caller,
-            model=job.model,
+            model=self.meter.prices.priced_as(adapter, job.model) if adapter else job.model,
             operation="edit" if prepared.request.is_edit else "generation",
             size=str(job.size),
             quality=job.quality,

@@ -14,7 +14,7 @@ from typing import Any
 from gazo.billing.meter import Meter
 from gazo.billing.prices import PriceTable
 from gazo.billing.values import Caller
-from gazo.engine.base import Engine
+from gazo.engine.base import Engine, ModelResidency
 from gazo.errors import ModelNotFound
 
 _PRICED = ("text_input", "image_input", "image_output")
@@ -29,6 +29,12 @@ class ModelEntry:
     description: str
     pricing: dict[str, float]
     created: int
+    #: A LoRA adapter published as a model: the model it renders on.
+    base_model: str | None = None
+    #: A real model's LoRA adapters, each also listed under its own name.
+    adapters: tuple[str, ...] = ()
+    #: Where its model's weights are (an alias or adapter reports its model's).
+    residency: ModelResidency | None = None
 
 
 class ModelCatalog:
@@ -39,24 +45,30 @@ class ModelCatalog:
         self._created = int(time.time())  # the catalogue's models exist since this deployment started
 
     def entries(self) -> list[ModelEntry]:
-        return [self._entry(model_id, target) for model_id, target in self._engine.models()]
+        residency = self._engine.residency()
+        return [self._entry(model_id, target, residency) for model_id, target in self._engine.models()]
 
     def entry(self, model_id: str) -> ModelEntry:
         """The entry `model_id` names exactly (no default model here); `ModelNotFound` otherwise."""
         for candidate, target in self._engine.models():
             if candidate == model_id:
-                return self._entry(candidate, target)
+                return self._entry(candidate, target, self._engine.residency())
         raise ModelNotFound(model_id)
 
-    def _entry(self, model_id: str, target: str) -> ModelEntry:
+    def _entry(self, model_id: str, target: str, residency: dict[str, ModelResidency]) -> ModelEntry:
         info = self._engine.resolve(target)
-        price = self._prices.for_model(info.name)
+        adapter = info.adapters.get(model_id)
+        priced_as = self._prices.priced_as(model_id, info.name) if adapter else info.name
+        price = self._prices.for_model(priced_as)
         return ModelEntry(
             id=model_id,
-            alias_of=None if model_id == target else target,
-            description=info.description,
+            alias_of=None if model_id == target or adapter else target,
+            description=adapter.description if adapter else info.description,
             pricing={kind: float(getattr(price, kind)) for kind in _PRICED},
             created=self._created,
+            base_model=target if adapter else None,
+            adapters=tuple(info.adapters) if model_id == target else (),
+            residency=residency.get(info.name),
         )
 
 

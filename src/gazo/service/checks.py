@@ -74,6 +74,8 @@ class PreparedRequest:
             }
         if isinstance(self.job, EditJob) and len(self.job.images) > 1:
             report["references"] = {"mode": capabilities.references, "count": len(self.job.images) - 1}
+        if self.job.adapters:
+            report["adapters"] = [{"name": name, "weight": weight} for name, weight in self.job.adapters]
         return report
 
     def rendering(self) -> dict[str, Any]:
@@ -89,6 +91,12 @@ class PreparedRequest:
         placed = self.model.capabilities.references == "placed+palette"
         rest = "componentOf" if placed else "inputTo"
         return ["parentOf" if index == 0 else rest for index in range(len(self.request.images))]
+
+    @property
+    def adapter(self) -> str | None:
+        """The LoRA adapter the request's `model` field names (it renders on `model.name`), else None."""
+        requested = self.request.model
+        return requested if requested is not None and requested in self.model.adapters else None
 
     @property
     def resized(self) -> bool:
@@ -107,6 +115,7 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         )
     matte = background == "transparent" and not capabilities.transparent_background
     text, text_left = _check_text(request, model)
+    adapters = check_adapters(request, model)
     revised_prompt = request.prompt + (STYLE_PROMPTS[request.style] if request.style else "")
     prompt = f"{revised_prompt}{MATTE_PROMPT_HINT}" if matte else revised_prompt
     if not request.is_edit:
@@ -121,6 +130,7 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
             seed=request.seed,
             partial_images=request.partial_images,
             text=text,
+            adapters=adapters,
         )
         return PreparedRequest(
             request=request,
@@ -159,6 +169,7 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         seed=request.seed,
         partial_images=request.partial_images,
         text=text,
+        adapters=adapters,
         images=tuple(images),
         mask=region,
         input_fidelity=request.input_fidelity,
@@ -175,6 +186,33 @@ def prepare(request: ImageRequest, model: ModelInfo, limits: ServerSettings) -> 
         matte=matte,
         text_left=text_left,
     )
+
+
+def check_adapters(request: ImageRequest, model: ModelInfo) -> tuple[tuple[str, float], ...]:
+    """The LoRA adapters to apply, sorted by name: the one the `model` field names (at its configured
+    weight), and those the request picks in `lora` where the model allows it. Only names of adapters
+    configured on the model are accepted, never a path or a hub id."""
+    chosen: dict[str, float] = {}
+    if request.model is not None and request.model in model.adapters:
+        chosen[request.model] = model.adapters[request.model].weight
+    if request.lora and not model.request_adapters:
+        raise InvalidRequest(
+            f"The model `{model.name}` does not take adapters per request; ask for an adapter by its model "
+            f"name ({', '.join(model.adapters) or 'it has none'}) instead.",
+            param="lora",
+        )
+    picked = [name for name, _ in request.lora]
+    for name, weight in request.lora:
+        if name not in model.adapters:
+            raise InvalidRequest(
+                f"`lora` names {name[:64]!r}, which is not an adapter of model `{model.name}`; "
+                f"its adapters: {', '.join(model.adapters)}.",
+                param="lora",
+            )
+        if picked.count(name) > 1:
+            raise InvalidRequest(f"`lora` names {name!r} more than once.", param="lora")
+        chosen[name] = model.adapters[name].weight if weight is None else weight
+    return tuple(sorted(chosen.items()))
 
 
 def _check_text(request: ImageRequest, model: ModelInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:

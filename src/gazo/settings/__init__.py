@@ -22,11 +22,12 @@ from pydantic_settings import (
 
 from gazo.settings.compat import BatchSettings, CompatSettings, PromptRewriteSettings
 from gazo.settings.safeguards import BillingSettings, ModerationSettings, ProvenanceSettings
-from gazo.settings.serving import EngineSettings, ModelSpec, RaySettings, ServerSettings
+from gazo.settings.serving import AdapterSpec, EngineSettings, ModelSpec, RaySettings, ServerSettings
 
 __all__ = [
     "BUILTIN_MODEL_NAME",
     "OPENAI_IMAGE_MODELS",
+    "AdapterSpec",
     "BatchSettings",
     "BillingSettings",
     "CompatSettings",

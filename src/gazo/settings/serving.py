@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from gazo.settings.section import Section
+from gazo.settings.section import Section, parse_duration
 
 
 class ServerSettings(Section):
@@ -100,12 +100,39 @@ class ServerSettings(Section):
     )
 
 
+#: Bounds of an adapter's weight, configured or per request: past them a LoRA only breaks the picture.
+ADAPTER_WEIGHT_MIN, ADAPTER_WEIGHT_MAX = -4.0, 4.0
+
+
+class AdapterSpec(Section):
+    """A LoRA adapter of a model (`[[models.adapters]]`), published as a model name of its own: a request
+    for that name renders on its base model with the adapter applied at `weight` (a brand style)."""
+
+    name: str = Field(
+        min_length=1, description="The adapter's model name in the API (`model` field, `/v1/models`)."
+    )
+    source: str = Field(
+        min_length=1,
+        description="Hugging Face hub id, local folder, or a single `.safetensors` file of LoRA weights.",
+    )
+    weight: float = Field(
+        1.0,
+        ge=ADAPTER_WEIGHT_MIN,
+        le=ADAPTER_WEIGHT_MAX,
+        description="How strongly the adapter applies (0 = not at all, 1 = as trained).",
+    )
+    description: str | None = Field(None, description="Shown in `/v1/models`; default: its source.")
+
+
 class ModelSpec(Section):
     """One servable model: which backend loads it, from where, and under which names."""
 
     name: str = Field(description="The model's name in the API (`model` field, `/v1/models`).")
     backend: str = Field("diffusers", description="Registered backend that loads it (`diffusers`, ...).")
-    source: str = Field(description="Hugging Face hub id or local folder passed to `from_pretrained`.")
+    source: str = Field(
+        description="Hugging Face hub id or local folder passed to `from_pretrained`, or one checkpoint "
+        "file (`.safetensors`/`.ckpt`: a local path or `owner/repo/file.safetensors` in gazo's cache)."
+    )
     aliases: list[str] = Field(default_factory=list, description="Other names that select this model.")
     device: str | None = Field(
         None, description="`cuda`, `cuda:1`, `mps` or `cpu`; default: the best available."
@@ -113,11 +140,36 @@ class ModelSpec(Section):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="Weights dtype; `auto` = bf16 (or fp16) on GPUs, fp32 on CPU."
     )
+    adapters: list[AdapterSpec] = Field(
+        default_factory=list,
+        description="LoRA adapters of this model, each served under its own name (diffusers backend).",
+    )
+    request_adapters: bool = Field(
+        False,
+        description="Let a request pick this model's adapters and weights itself (`lora` in the body: "
+        "names of configured adapters only, never a path).",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="Backend-specific options, validated by the backend's own `Options` class "
         "(e.g. `steps = {low = 12, medium = 25, high = 40}`).",
     )
+    preload: bool = Field(
+        True,
+        description="Load at start, when it fits the memory budget beside the models listed before it; "
+        "`false` (or not fitting): load on its first request.",
+    )
+    keep_alive: float | None = Field(
+        None,
+        ge=0,
+        description="Unload after this long without a request: seconds, or a duration such as `\"5m\"`, "
+        "`\"1h\"`; default: stay loaded until another model needs the memory.",
+    )
+
+    @field_validator("keep_alive", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
 
 class EngineSettings(Section):
@@ -132,6 +184,26 @@ class EngineSettings(Section):
     )
     retry_after_s: int = Field(
         5, ge=1, description="`Retry-After` seconds sent with a queue-full 429 and a shutdown 503."
+    )
+    memory_budget_gb: float | None = Field(
+        None,
+        gt=0,
+        description="Memory the models' weights may take on each device (GiB). Default: the device's "
+        "memory (RAM on a CPU) less `memory_headroom_gb`. Past it, the least recently used idle model "
+        "unloads before another loads; a model larger than the whole budget stops `gazo serve`.",
+    )
+    memory_headroom_gb: float = Field(
+        2.0,
+        ge=0,
+        description="Memory left out of the default budget for what is not weights: activations of a "
+        "forward pass (they grow with batch and size), the CUDA context, the process itself.",
+    )
+    swap_after_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long a request for an unloaded model waits behind another model's queued work "
+        "before that model is unloaded between two of its passes to make room (0 = at once: fairest, "
+        "but two busy models then swap at every pass).",
     )
 
 

@@ -33,6 +33,7 @@ async def readyz(service: ServiceDep) -> JSONResponse:
         "ready": ready,
         "models": health.models,
         "queue_depth": health.queue_depth,
+        "memory": health.memory,
         "database": problem or "ok",
     }
     return JSONResponse(body, status_code=200 if ready else 503)

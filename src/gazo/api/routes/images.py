@@ -137,11 +137,16 @@ async def _read_multipart(
     form = await read_form(request, file_limits, max_files=max_files, max_fields=100)
     try:
         fields: dict[str, Any] = {}
+        lora: dict[str, list[Any]] = {}
         for key, value in form.multi_items():
             if key in ("text", "text[]"):  # one text, or several as repeated fields
                 fields.setdefault("text", []).append(value)
+            elif key.startswith("lora"):
+                lora.setdefault(key, []).append(value)
             elif key not in file_limits:
                 fields[key] = value
+        if lora:
+            fields["lora"] = _form_lora(lora)
         try:
             body = model.model_validate(fields)
         except ValidationError as error:
@@ -156,6 +161,26 @@ async def _read_multipart(
     finally:
         await form.close()
     return body, files
+
+
+def _form_lora(fields: dict[str, list[Any]]) -> Any:
+    """`lora` from a form: the openai SDK sends `extra_body={"lora": [{"name", "weight"}]}` as repeated
+    `lora[][name]` and `lora[][weight]` fields (weights for all or none); a `lora` field may hold JSON."""
+    if "lora" in fields:
+        try:
+            return json.loads(fields["lora"][-1])
+        except ValueError:
+            raise InvalidRequest(
+                "`lora` must be a JSON list of {name, weight} objects.", param="lora"
+            ) from None
+    names, weights = fields.get("lora[][name]", []), fields.get("lora[][weight]", [])
+    if set(fields) - {"lora[][name]", "lora[][weight]"} or (weights and len(weights) != len(names)):
+        raise InvalidRequest(
+            "`lora` must come as `lora[][name]` fields, with a `lora[][weight]` for each or for none.",
+            param="lora",
+        )
+    weights = weights or [None] * len(names)
+    return [{"name": name, "weight": weight} for name, weight in zip(names, weights, strict=True)]
 
 
 def _is_json(request: Request) -> bool:

@@ -29,4 +29,7 @@ def _describe(entry: ModelEntry) -> Model:
         alias_of=entry.alias_of,
         description=entry.description,
         pricing=entry.pricing,
+        base_model=entry.base_model,
+        adapters=list(entry.adapters) or None,
+        **(entry.residency.model_dump() if entry.residency else {}),
     )

@@ -99,6 +99,12 @@ class BuiltinBackend(ImageBackend):
             time.perf_counter() - started,
         )
 
+    def unload(self) -> None:
+        self.library = self.fonts = None  # the embedding model stays: moderation shares it
+
+    def memory_device(self) -> str:
+        return "cpu"
+
     def generate(self, job: GenerateJob, progress: ProgressFn) -> list[Image.Image]:
         library, fonts = self._loaded()
         design = _design(job)
