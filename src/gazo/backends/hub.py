@@ -9,8 +9,9 @@ production SDXL checkout go through the same code. Hub ids are looked up in gazo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import torch
@@ -20,6 +21,8 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class ModelUnavailable(RuntimeError):
@@ -63,18 +66,31 @@ def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.d
         return load_single_file(source, cache_dir=cache_dir, offline=offline, dtype=dtype)
     if is_local_folder(source):
         return DiffusionPipeline.from_pretrained(str(Path(source).expanduser()), dtype=dtype)
+    return from_cache_or_hub(
+        lambda local_only: DiffusionPipeline.from_pretrained(
+            source, dtype=dtype, cache_dir=cache_dir, local_files_only=local_only
+        ),
+        source,
+        cache_dir=cache_dir,
+        offline=offline,
+    )
+
+
+def from_cache_or_hub(
+    fetch: Callable[[bool], T], source: str, *, cache_dir: Path, offline: bool, what: str = "model"
+) -> T:
+    """`fetch(True)` (gazo's cache only); when that fails, `fetch(False)` (download) if downloads are
+    allowed and the hub answers, else `ModelUnavailable` naming the `gazo pull` that would fix it."""
     try:
-        return DiffusionPipeline.from_pretrained(
-            source, dtype=dtype, cache_dir=cache_dir, local_files_only=True
-        )
-    except OSError as cached_error:
+        return fetch(True)
+    except OSError as cached_error:  # huggingface_hub's LocalEntryNotFoundError is one
         if offline or not hub_reachable():
             raise ModelUnavailable(
-                f"model {source!r} is not in {cache_dir} and the hub cannot be reached; "
+                f"{what} {source!r} is not in {cache_dir} and the hub cannot be reached; "
                 f"run `gazo pull {source}` on a connected machine and copy the data dir"
             ) from cached_error
     logger.info("downloading %s into %s", source, cache_dir)
-    return DiffusionPipeline.from_pretrained(source, dtype=dtype, cache_dir=cache_dir)
+    return fetch(False)
 
 
 def is_single_file(source: str) -> bool:

@@ -28,7 +28,7 @@ from huggingface_hub import hf_hub_download, snapshot_download
 from huggingface_hub.errors import LocalEntryNotFoundError
 from safetensors import safe_open
 
-from gazo.backends.hub import ModelUnavailable, hub_reachable
+from gazo.backends.hub import ModelUnavailable, from_cache_or_hub, hub_reachable
 
 logger = logging.getLogger(__name__)
 
@@ -101,16 +101,15 @@ def resolve_checkpoint(source: str, *, cache_dir: Path, offline: bool) -> Path:
     if local.is_file():
         return local
     repo_id, filename = split_hub_file(source)
-    try:
-        return Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir, local_files_only=True))
-    except LocalEntryNotFoundError as cached_error:
-        if offline or not hub_reachable():
-            raise ModelUnavailable(
-                f"checkpoint {source!r} is neither a local file nor in {cache_dir}, and the hub cannot be "
-                f"reached; run `gazo pull {source}` on a connected machine and copy the data dir"
-            ) from cached_error
-    logger.info("downloading %s into %s", source, cache_dir)
-    return Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir))
+    return from_cache_or_hub(
+        lambda local_only: Path(
+            hf_hub_download(repo_id, filename, cache_dir=cache_dir, local_files_only=local_only)
+        ),
+        source,
+        cache_dir=cache_dir,
+        offline=offline,
+        what="checkpoint (not a local file either)",
+    )
 
 
 def config_folder(checkpoint: Path, *, cache_dir: Path, offline: bool) -> Path:
