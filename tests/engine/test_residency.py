@@ -179,19 +179,23 @@ def test_a_model_larger_than_the_whole_budget_stops_the_start(tmp_path: Path) ->
         build([sim("small"), sim("big", 3.0)], tmp_path, budget_gb=2.0)
 
 
+def tiny_models(shared_data_dir: Path, tmp_path: Path, count: int) -> list[ModelSpec]:
+    """`count` tiny SD models, one folder each (links to the session's), as separate models would have."""
+    specs = []
+    for index in range(count):
+        folder = tmp_path / f"tiny-{index}"
+        folder.symlink_to(built_tiny_sd(shared_data_dir), target_is_directory=True)
+        specs.append(ModelSpec(name=f"tiny-{index}", backend="tiny", source=str(folder)))
+    return specs
+
+
 async def test_tiny_pipelines_really_leave_memory_when_swapped(
     shared_data_dir: Path, tmp_path: Path, residents: Residents, engines: list[LocalEngine], closing: None
 ) -> None:
-    """Two tiny SD pipelines (one folder each, as two models would have) in a budget that fits one."""
-    folders = []
-    for name in ("first", "second"):
-        folder = tmp_path / name
-        folder.symlink_to(built_tiny_sd(shared_data_dir), target_is_directory=True)
-        folders.append(folder)
-    probe = build([ModelSpec(name="probe", backend="tiny", source=str(folders[0]))], tmp_path, budget_gb=64)
-    size = probe.manager.describe()["probe"].memory_bytes
+    """Two tiny SD pipelines in a budget that fits one: one after another, each swaps the other out."""
+    specs = tiny_models(shared_data_dir, tmp_path, 2)
+    size = build(specs[:1], tmp_path, budget_gb=64).manager.describe()["tiny-0"].memory_bytes
     assert size and size > 100_000  # told from the safetensors headers before any load
-    specs = [ModelSpec(name=f"tiny-{i}", backend="tiny", source=str(f)) for i, f in enumerate(folders)]
     engine = build(specs, tmp_path, budget_gb=1.5 * size / GIB)
     engines.append(engine)
     await started(engine)
@@ -202,3 +206,18 @@ async def test_tiny_pipelines_really_leave_memory_when_swapped(
     measured = backends["tiny-1"].resident_bytes()  # from its tensors: what its files said, and buffers
     assert size <= measured <= size * 1.01
     assert backends["tiny-0"].resident_bytes() == 0  # unloaded: no tensor left
+
+
+async def test_three_tiny_pipelines_asked_at_once_stay_within_a_budget_for_two(
+    shared_data_dir: Path, tmp_path: Path, residents: Residents, engines: list[LocalEngine], closing: None
+) -> None:
+    specs = tiny_models(shared_data_dir, tmp_path, 3)
+    size = build(specs[:1], tmp_path, budget_gb=64).manager.describe()["tiny-0"].memory_bytes
+    assert size
+    engine = build(specs, tmp_path, budget_gb=2.5 * size / GIB)
+    engines.append(engine)
+    await started(engine)
+    outcomes = await asyncio.gather(*(render(engine, f"tiny-{i % 3}", seed=i, size=64) for i in range(9)))
+    assert outcomes == [1] * 9
+    assert residents.most == 2
+    assert residents.most_bytes <= 2.5 * size
