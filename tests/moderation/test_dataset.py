@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 
 from gazo.moderation import CATEGORIES, Moderation, Strictness
@@ -36,8 +37,13 @@ def test_whatever_low_blocks_auto_blocks_over_the_whole_data_set(
     moderation: Moderation, examples: list[Example]
 ) -> None:
     prompts = moderation._prompts
-    for example in examples:
-        for analysis in prompts.readings(example.text):  # as written, and with evasions undone
+    # The invariant holds for any probabilities; the multilingual head (about 20 ms a prompt) reads every
+    # 16th prompt, the fast head alone the rest, so both heads' outputs are covered in seconds.
+    fast_only = copy.copy(prompts)
+    fast_only.escalation = None
+    for index, example in enumerate(examples):
+        reader = prompts if index % 16 == 0 else fast_only
+        for analysis in reader.readings(example.text):  # as written, and with evasions undone
             low, _ = decide(
                 analysis.probs, analysis.hits, analysis.person, Strictness.LOW, prompts.thresholds
             )

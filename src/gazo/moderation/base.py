@@ -23,7 +23,9 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 #: What can decide a block, as `Verdict.component` names it in the operator's log.
-COMPONENTS: tuple[str, ...] = ("rule", "lexicon", "classifier", "image-model")
+#: `classifier` is the fast head alone; `multilingual-classifier` the head that reads e5 vectors too,
+#: consulted when the fast one is unsure.
+COMPONENTS: tuple[str, ...] = ("rule", "lexicon", "classifier", "multilingual-classifier", "image-model")
 
 #: Short, neutral words for a category in a client-facing message.
 _DESCRIPTIONS = {

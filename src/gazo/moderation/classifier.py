@@ -8,6 +8,10 @@ which sharpens what the sentence vector blurs ("killer whale" vs "killer"). One 
 logistic-regression head over all of it (a few hundred KB of float16 weights, trained by
 ``python -m gazo.moderation.train``) gives a probability for each category at each severity.
 Everything here is immutable after load, so one instance serves every thread.
+
+A second head (``head-e5.npz``, issue 21) reads the same features plus a multilingual-e5-small vector
+(:mod:`~gazo.moderation.multilingual`), which understands Japanese where MiniLM cannot; it costs 6-9x
+more, so it is consulted only when the first head is unsure (:class:`~gazo.moderation.policy.Escalation`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from gazo.embedding import MiniLMEncoder
 from gazo.moderation.base import DATA_DIR
 
 HEAD_FILE = DATA_DIR / "head.npz"
+MULTILINGUAL_HEAD_FILE = DATA_DIR / "head-e5.npz"
 BUCKETS = 8192
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 SAFE = "safe"
@@ -74,6 +79,12 @@ class Features:
 def extract(encoder: MiniLMEncoder, text: str, normalized: str) -> Features:
     japanese = 1.0 if any(is_cjk(char) for char in normalized) else 0.0
     return Features(encoder.encode_windows(text), hashed_terms(normalized), japanese)
+
+
+def with_multilingual(features: Features, vector: np.ndarray) -> Features:
+    """The second head's features: each MiniLM window followed by the prompt's e5 vector."""
+    tiled = np.broadcast_to(vector.astype(np.float32), (features.vectors.shape[0], vector.shape[-1]))
+    return Features(np.concatenate([features.vectors, tiled], axis=1), features.terms, features.japanese)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ Seeds live in ``data/seeds/{en,ja}.txt``. A seed is one line under a ``[category
 ``{a|b}`` expands to each choice and ``{person}`` to public figures from ``data/people.txt``, and each
 expansion also appears once with a style framing ("..., 8k, highly detailed"), because real prompts
 carry such tags. The split is decided per seed by a hash of its text, never by hand, so no form of a
-held-out seed is ever trained on. Rebuild ``data/prompts.jsonl`` after editing seeds::
+held-out seed is ever trained on. That split still shares the seeds' authors and habits, so the bench
+scores a second held-out set by default, ``data/heldout/{en,ja}.txt`` (issue 21): prompts written
+apart, one a line, never expanded or trained on; a test keeps them from copying any seed's prompt.
+Rebuild ``data/prompts.jsonl`` after editing seeds::
 
     python -m gazo.moderation.dataset
 """
@@ -25,6 +28,7 @@ from gazo.moderation.lexicon import load_people
 
 PROMPTS_FILE = DATA_DIR / "prompts.jsonl"
 EVASION_DIR = DATA_DIR / "evasion"
+HELDOUT_DIR = DATA_DIR / "heldout"
 LABELS = ("clear", "borderline", "safe", "tricky")
 TEST_SHARE = 4  # one seed in four is held out
 
@@ -81,8 +85,21 @@ def load_evasions(evasion_dir: Path = EVASION_DIR) -> list[Example]:
     """The evasion set (``data/evasion/{en,ja}.txt``): evasive spellings of clear violations and innocent
     look-alikes, written apart from the seeds and never trained on; split ``evasion``. Lines are taken
     as written (no ``{a|b}`` expansion, no framings): each line is one deliberate spelling."""
+    return _load_written(evasion_dir, "evasion")
+
+
+def load_heldout(heldout_dir: Path = HELDOUT_DIR) -> list[Example]:
+    """The held-out set (``data/heldout/{en,ja}.txt``): clear violations of every category, safe and
+    tricky-safe prompts, written apart from the seeds (not a split of them, so no seed's wording leaks
+    into it) and never read by training; split ``heldout``. What ``bench/moderation.py`` scores by
+    default. Lines are taken as written, like the evasion set."""
+    return _load_written(heldout_dir, "heldout")
+
+
+def _load_written(directory: Path, split: str) -> list[Example]:
+    """One example per line of ``directory/{language}.txt`` under ``[category label]`` headers."""
     examples: list[Example] = []
-    for path in sorted(evasion_dir.glob("*.txt")):
+    for path in sorted(directory.glob("*.txt")):
         category: str | None = None
         label = ""
         for raw in path.read_text(encoding="utf-8").splitlines():
@@ -97,7 +114,7 @@ def load_evasions(evasion_dir: Path = EVASION_DIR) -> list[Example]:
                 continue
             if not label:
                 raise ValueError(f"{path.name}: {line!r} comes before any [category label] header")
-            examples.append(Example(line, category, label, "evasion", path.stem, f"{_seed_hash(line):016x}"))
+            examples.append(Example(line, category, label, split, path.stem, f"{_seed_hash(line):016x}"))
     return examples
 
 

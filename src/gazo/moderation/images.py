@@ -5,6 +5,19 @@ only, 15-40 ms per image on a CPU. Unlike the AGPL detectors it does not name bo
 scores "not safe for work", so it covers the `sexual` category (and, through the prompt check,
 nothing else). The model path is passed explicitly, so the package's download fallback can never
 run; a missing model fails `load()` loudly instead. `InferenceSession.run` is thread-safe.
+
+Calibration (issue 21, ``python bench/moderation_images.py``): only one side of the trade can be measured
+offline, because no real photograph, explicit or not, can ship with gazo or be fetched here. Over 264
+images that must pass (flat colours, gradients, noise, skin-tone fills, soft skin-tone blobs, art-like
+brush strokes, a pink-ribbon poster, X-ray greys, sports pitches and beaches with figures drawn as
+shapes, and the built-in engine's renders of tricky-safe prompts such as 乳がん検診のポスター),
+open_nsfw's median score is 0.005 and its highest 0.457 (large, blurred skin-tone blobs, nearest to "a
+lot of bare skin"); the built-in engine's outputs stay below 0.09. So `auto` at 0.5 blocks none of
+them, and lowering it would start to block abstract skin-coloured art; `low` at 0.8 keeps Yahoo's
+"very likely not safe" line. Not calibrated, for want of data: recall on real explicit photographs or
+renders, false positives on real photographs of skin (swimwear, sport, breastfeeding, medical
+pictures, classical nudes), and anything but nudity (gore, weapons, hate symbols in an image are not
+scored at all; the prompt check is what covers those categories for generated images).
 """
 
 from __future__ import annotations

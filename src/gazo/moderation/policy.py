@@ -43,6 +43,32 @@ class Thresholds:
             raise ValueError("thresholds must lie in (0, 1]")
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """When the fast head (MiniLM + n-grams) is unsure enough that the multilingual head decides instead.
+
+    Sure means: the probability of any violation is below `safe_below` (sure it is safe), or the
+    probability of a clear violation is above `clear_above` (sure it blocks at both levels). Anything
+    between is read again with multilingual-e5. The test depends on the probabilities only, never on the
+    level, so both levels judge the same probabilities and "whatever `low` blocks, `auto` blocks" still
+    holds. Chosen with ``python -m gazo.moderation.train --cv`` (issue 21): with this band the cascade's
+    out-of-fold figures equal the multilingual head's own on every row, while about half of the training
+    prompts (a quarter of the safe ones) skip e5; a band of 0.5 lost 2 points of clear recall.
+    """
+
+    safe_below: float = 0.1
+    clear_above: float = 0.9
+
+    def unsure(self, probs: dict[str, float]) -> bool:
+        violation = 1.0 - probs.get("safe", 1.0)
+        clear = sum(p for name, p in probs.items() if name.endswith(":clear"))
+        return violation >= self.safe_below and clear <= self.clear_above
+
+
+#: The band the shipped heads were chosen with.
+ESCALATION = Escalation()
+
+
 def category_scores(probs: dict[str, float], hits: LexiconHits, level: Strictness) -> dict[str, float]:
     """Each category's probability at `level` (clear only at `low`); 1.0 where a lexicon term applies."""
     scores = {}

@@ -6,6 +6,12 @@ after that the moderator holds only immutable objects, so any number of threads 
 :meth:`check` at once. The classifier reads at most 256 tokens at a time, so a long prompt is read
 in overlapping windows and each class keeps its highest probability: nothing hides at the end.
 
+Two heads read a prompt (issue 21): the fast one (MiniLM + hashed n-grams, about 3 ms) always, and the
+multilingual one (the same features plus a multilingual-e5-small vector, about 20 ms more) only when the
+fast one is unsure (`policy.Escalation`); then the multilingual head's probabilities are the ones decided
+on, at both levels alike, and a block it decides is named ``multilingual-classifier`` to the operator.
+The e5 model is loaded in :meth:`PromptModerator.load` next to MiniLM (about 0.1 s).
+
 Evasive spellings (``n.u.d.e``, ``ぬーど``, ``zenra``, ``🔞``) are undone by :mod:`~gazo.moderation.normalise`
 before the classifiers read the prompt. The original is read too, and the stricter reading wins: a
 rewrite can only add a block, never lift one, so "whatever `low` blocks, `auto` blocks" still holds.
@@ -14,13 +20,15 @@ rewrite can only add a block, never lift one, so "whatever `low` blocks, `auto` 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from gazo.embedding import MiniLMEncoder, shared_encoder
 from gazo.moderation.base import Strictness, Verdict
-from gazo.moderation.classifier import Head, extract
+from gazo.moderation.classifier import MULTILINGUAL_HEAD_FILE, Head, extract, with_multilingual
 from gazo.moderation.lexicon import Lexicon, LexiconHits, PeopleIndex
+from gazo.moderation.multilingual import MultilingualEncoder, shared_multilingual
 from gazo.moderation.normalise import deobfuscate, fold_kana, normalize
-from gazo.moderation.policy import Thresholds, decide
+from gazo.moderation.policy import ESCALATION, Escalation, Thresholds, decide
 
 _MINORS = "sexual/minors"
 _REAL_PERSON = "real-person"
@@ -32,6 +40,7 @@ _REAL_PERSON = "real-person"
 #: may cost. The word lists still scan all of it.
 MOST_CLASSIFIED_CHARS = 32_000
 
+
 @dataclass(frozen=True)
 class Analysis:
     """Everything about one reading of a prompt that does not depend on the level: decided per level
@@ -41,6 +50,7 @@ class Analysis:
     hits: LexiconHits
     person: bool
     normalised: bool = False
+    escalated: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,24 +72,46 @@ def _rank(decision: Decision) -> tuple[bool, bool, bool, bool]:
     )
 
 
+def _classifier_name(analysis: Analysis) -> str:
+    return "multilingual-classifier" if analysis.escalated else "classifier"
+
+
 class PromptModerator:
     """Checks prompt text. Construct cheaply, :meth:`load` once, then :meth:`check` from any thread.
 
-    `normalise=False` reads only the prompt as written (the bench's "before" figures)."""
+    `normalise=False` reads only the prompt as written (the bench's "before" figures). `escalation=None`
+    never consults the multilingual head, and `head` replaces the fast head's file (the bench's "before":
+    an older head, alone)."""
 
-    def __init__(self, thresholds: Thresholds, *, normalise: bool = True) -> None:
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        *,
+        normalise: bool = True,
+        escalation: Escalation | None = ESCALATION,
+        head: Path | None = None,
+    ) -> None:
         self.thresholds = thresholds
         self.normalise = normalise
+        self.escalation = escalation
+        self._head_file = head
         self._lexicon = Lexicon.load()
         self._folded = Lexicon.load(folded=True)
         self._people = PeopleIndex.load()
         self._encoder: MiniLMEncoder | None = None
+        self._multilingual: MultilingualEncoder | None = None
+        self._multilingual_head: Head | None = None
         self._head: Head | None = None
 
     def load(self) -> None:
-        """Get the shared MiniLM graph (built on first use, about a second) and read the head; call once,
-        before serving."""
-        head = Head.load()
+        """Get the shared MiniLM graph (built on first use, about a second) and the shared e5 model (about
+        0.1 s), and read both heads; call once, before serving."""
+        head = Head.load(self._head_file) if self._head_file else Head.load()
+        if self.escalation is not None:
+            self._multilingual_head = Head.load(MULTILINGUAL_HEAD_FILE)
+            multilingual = shared_multilingual()
+            multilingual.load()
+            self._multilingual = multilingual
         self._encoder = shared_encoder()
         self._head = head
 
@@ -87,18 +119,25 @@ class PromptModerator:
     def loaded(self) -> bool:
         return self._head is not None
 
-    def _probabilities(self, text: str, normalized: str) -> dict[str, float]:
+    def _probabilities(self, text: str, normalized: str) -> tuple[dict[str, float], bool]:
+        """Class probabilities, and whether the multilingual head gave them (the fast head was unsure)."""
         if self._encoder is None or self._head is None:
             raise RuntimeError("PromptModerator.load() must run before checks")
-        return self._head.probabilities(extract(self._encoder, text, normalized))
+        features = extract(self._encoder, text, normalized)
+        probs = self._head.probabilities(features)
+        if self.escalation is None or not self.escalation.unsure(probs):
+            return probs, False
+        assert self._multilingual is not None and self._multilingual_head is not None
+        vector = self._multilingual.query(text)
+        return self._multilingual_head.probabilities(with_multilingual(features, vector)), True
 
     def analyse(self, text: str) -> Analysis:
         """The prompt as written, with no evasion undone (the first of :meth:`readings`)."""
         normalized = normalize(text)
         person = self._people.mentions_person(normalized)
-        return Analysis(
-            self._probabilities(text, normalized), self._lexicon.scan(normalized, person=person), person
-        )
+        probs, escalated = self._probabilities(text, normalized)
+        hits = self._lexicon.scan(normalized, person=person)
+        return Analysis(probs, hits, person, escalated=escalated)
 
     def readings(self, text: str) -> list[Analysis]:
         """The prompt as written, then (when normalising changes anything) the same classifier output with
@@ -113,10 +152,11 @@ class PromptModerator:
             hits = hits | self._lexicon.scan(normalized, person=person)
         analyses = [original]
         if hits != original.hits or person != original.person:
-            analyses.append(Analysis(original.probs, hits, person, normalised=True))
+            analyses.append(Analysis(original.probs, hits, person, True, original.escalated))
         if plain != normalized:
             read = plain[:MOST_CLASSIFIED_CHARS]
-            analyses.append(Analysis(self._probabilities(read, read), hits, person, normalised=True))
+            probs, escalated = self._probabilities(read, read)
+            analyses.append(Analysis(probs, hits, person, normalised=True, escalated=escalated))
         return analyses
 
     def decide(self, text: str, level: Strictness) -> Decision:
@@ -130,7 +170,7 @@ class PromptModerator:
                 chosen = chosen or Decision(None, scores)
                 continue
             lexical, _ = decide({}, analysis.hits, analysis.person, level, self.thresholds)
-            component = "lexicon" if lexical is not None else "classifier"
+            component = "lexicon" if lexical is not None else _classifier_name(analysis)
             candidate = Decision(category, scores, component, analysis.normalised)
             if chosen is None or _rank(candidate) > _rank(chosen):
                 chosen = candidate
