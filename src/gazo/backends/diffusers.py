@@ -19,7 +19,6 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 from PIL import Image
 from pydantic import Field
 
@@ -182,6 +181,8 @@ class DiffusersBackend(ImageBackend):
                 self._ip_adapter = IPAdapter(self.pipeline, self.options.ip_adapter, self.context)
         self._place(device)
         self.pipeline.set_progress_bar_config(disable=True)
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting  # seconds to import
+
         self._image_to_image = _derive(AutoPipelineForImage2Image, self.pipeline)
         self._inpainting = _derive(AutoPipelineForInpainting, self.pipeline)
         self._native = native_style(self.pipeline)

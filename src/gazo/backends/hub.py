@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 import httpx
 import torch
-from diffusers import DiffusionPipeline
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError
@@ -64,6 +63,8 @@ def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.d
         from gazo.backends.single_file import load_single_file  # it imports this module
 
         return load_single_file(source, cache_dir=cache_dir, offline=offline, dtype=dtype)
+    from diffusers import DiffusionPipeline  # here: importing diffusers costs seconds a process
+
     if is_local_folder(source):
         return DiffusionPipeline.from_pretrained(str(Path(source).expanduser()), dtype=dtype)
     return from_cache_or_hub(
@@ -112,6 +113,8 @@ def download_pipeline(hub_id: str, *, cache_dir: Path) -> Path:
     if is_local_folder(hub_id):
         raise ModelUnavailable(f"{hub_id!r} is a local folder: configure it as a model's `source` instead")
     check_hub_reachable()
+    from diffusers import DiffusionPipeline
+
     try:
         return Path(DiffusionPipeline.download(hub_id, cache_dir=cache_dir))
     except (OSError, httpx.HTTPError, HfHubHTTPError) as error:

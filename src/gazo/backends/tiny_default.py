@@ -17,7 +17,6 @@ from pydantic import Field
 from gazo import plugins
 from gazo.backends.diffusers import DiffusersBackend, DiffusersOptions
 from gazo.backends.hub import quiet_loading_bars
-from gazo.backends.tiny import save_tiny_pipeline
 from gazo.jobs import Quality
 
 logger = logging.getLogger(__name__)
@@ -50,6 +49,8 @@ class TinyDiffusersBackend(DiffusersBackend):
             if not (folder / "model_index.json").is_file():
                 logger.info("building tiny %s pipeline into %s", self.options.arch, folder)
                 quiet_loading_bars()  # transformers' "Writing model shards"
+                from gazo.backends.tiny import save_tiny_pipeline  # diffusers and transformers: seconds
+
                 save_tiny_pipeline(self.options.arch, folder)
             super().load(device)
 
