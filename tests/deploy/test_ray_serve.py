@@ -67,7 +67,14 @@ def ray_gazo(
     env = {"RAY_USAGE_STATS_ENABLED": "0", "GAZO_DATABASE_URL": ledger_url}
     server = GazoServer(folder / "data", config=config, args=("--ray",), env=env)
     try:
-        yield server.start(timeout_s=180)
+        server.start(timeout_s=180)
+        # `/readyz` is ready once one replica has its model; a replica takes requests only once its
+        # model has loaded, and these tests need both.
+        deadline = time.monotonic() + 120
+        while len(_served_per_replica()) < 2:
+            assert time.monotonic() < deadline, "the second ModelWorker replica never started"
+            time.sleep(0.5)
+        yield server
     finally:
         server.stop()
         subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True)

@@ -11,6 +11,7 @@ The gateway builds the very same FastAPI app (`create_app`) around the very same
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,11 @@ class ModelWorker:
         self.engine = build_local_engine(settings, [_spec(settings, model_name)])
         self.engine.launch()
         self.jobs_served = 0
+        # Ray routes to a replica once its constructor returns: return only with the model loaded (or
+        # failed: `check_health` then has Ray replace it), or requests would queue on a replica that
+        # cannot take them yet while its loaded siblings idle, and Ray's queue would answer 429.
+        while not self.engine.health().ready and not self.state().startswith("failed"):
+            time.sleep(0.05)
 
     def served(self) -> tuple[str, int]:
         """(replica id, jobs rendered): lets operators and tests see how load spreads."""
