@@ -73,11 +73,10 @@ class Resident:
         return self.need if self.state in _HOLDING else 0
 
     def describe(self) -> ModelResidency:
-        status = {"unloading": "unloaded", "failed": "failed"}.get(self.state, self.state)
-        memory = self.measured if self.state == "ready" and self.measured else self.need
+        status = "unloaded" if self.state == "unloading" else self.state
         return ModelResidency(
             status=status,
-            memory_bytes=memory or None,
+            memory_bytes=self.need or None,  # its measure once loaded, else its files' size
             last_used_at=int(self.last_used) if self.last_used is not None else None,
         )
 
