@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.needs import mark_needs
+from tests.support.noise_models import NOISE_MODEL_MODERATION
 from tests.support.server import GazoServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,12 +22,15 @@ def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("gazo-data")
 
 
-TINY_SD_CONFIG = """
+TINY_SD_CONFIG = (
+    NOISE_MODEL_MODERATION
+    + """
 [[models]]
 name = "gazo-tiny-sd"
 backend = "tiny"
 source = "{source}"
 """
+)
 
 
 @pytest.fixture(scope="session")

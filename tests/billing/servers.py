@@ -25,6 +25,7 @@ from openai.types import ImagesResponse
 from gazo.cli.keys import keys
 from gazo.cli.usage import usage
 from gazo.store.database import Database, sqlite_url
+from tests.support.noise_models import NOISE_MODEL_MODERATION
 from tests.support.server import GazoServer
 
 #: USD per 1M tokens (= micro-dollars per token) the config below sets for the tiny model, so that
@@ -35,14 +36,7 @@ _CONFIG = """
 [engine]
 queue_size = 512
 
-# A random-weight model draws noise, which open_nsfw now and then scores above 0.5 (480 sampled
-# pictures peaked at 0.31, yet two 100-image bursts each had one refused); these servers count money,
-# so an output check must not refuse one of a burst's images.
-# Prompt moderation is untouched (the privacy tests rely on it).
-[moderation]
-image_auto_threshold = 0.99
-image_low_threshold = 0.99
-
+{moderation}
 [billing.prices.gazo-tiny-sd]
 text_input = {text_input}
 image_input = {image_input}
@@ -65,7 +59,9 @@ def write_config(path: Path, models_dir: Path, *, high_steps: int = 8) -> Path:
 
     ``high_steps`` makes `quality="high"` as slow as a test needs a request to be."""
     source = models_dir / "gazo-tiny-sd"  # shared with tests/conftest.py: built once a session
-    path.write_text(_CONFIG.format(source=source, high_steps=high_steps, **PRICES))
+    path.write_text(
+        _CONFIG.format(source=source, high_steps=high_steps, moderation=NOISE_MODEL_MODERATION, **PRICES)
+    )
     return path
 
 

@@ -26,10 +26,13 @@ from gazo.store.tables import Usage
 from tests.batches.support import generation_lines, submit, wait
 from tests.store.databases import temporary_pg_database
 from tests.support.credentials import read_credentials, trust_anchor
+from tests.support.noise_models import NOISE_MODEL_MODERATION
 from tests.support.pixels import centre_mask, changed_pixels, decode_b64, photo, png_bytes
 from tests.support.server import GazoServer
 
-CONFIG = """
+CONFIG = (
+    NOISE_MODEL_MODERATION
+    + """
 [ray]
 num_replicas = 2
 num_cpus = 0
@@ -46,8 +49,9 @@ backend = "tiny"
 source = "{source}"
 aliases = ["gpt-image-1"]
 [models.options]
-steps = {{ low = 2, medium = 3, high = 200 }}
+steps = {{ low = 2, medium = 3, high = 500 }}
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +195,9 @@ def test_requests_spread_over_both_replicas_and_survive_losing_one_mid_load(
         served = dict(handle.served.remote().result() for _ in range(20))
         assert len(served) == 2 and all(count > 0 for count in served.values()), served
 
-        # Four slow jobs (200 steps each) fill both replicas; one replica dies while they render.
+        # Four slow jobs (500 steps each: a replica alone on the 2 cores renders one in ~5 s, so they
+        # are still running after 1.5 s; 200 steps took ~2 s and once let one finish) fill both
+        # replicas; one replica dies while they render.
         slow = [f"slow-{run}-{i}" for i in range(4)]
         with ThreadPoolExecutor(4) as pool:
             pending = {
@@ -199,7 +205,8 @@ def test_requests_spread_over_both_replicas_and_survive_losing_one_mid_load(
                 for i, rid in enumerate(slow)
             }
             time.sleep(1.5)
-            assert not any(future.done() for future in pending.values()), "the slow jobs were too quick"
+            finished = {rid: future.exception() or "done" for rid, future in pending.items() if future.done()}
+            assert not finished, f"the slow jobs were too quick: {finished}"
             replica = next(
                 actor
                 for actor in ray.util.list_named_actors(all_namespaces=True)

@@ -18,17 +18,21 @@ import httpx
 import openai
 import pytest
 
+from tests.support.noise_models import NOISE_MODEL_MODERATION
 from tests.support.pixels import centre_mask, photo, png_bytes
 from tests.support.server import GazoServer
 from tests.support.tiny_models import built_tiny_sd
 
 MODEL = "held-tiny-sd"
-CONFIG = """
+CONFIG = (
+    NOISE_MODEL_MODERATION
+    + """
 [[models]]
 name = "held-tiny-sd"
 backend = "tiny"
 source = "{source}"
 """
+)
 
 
 class HeldLoad:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.noise_models import NOISE_MODEL_MODERATION
+
 
 def slow_tiny(
     source: Path,
@@ -17,7 +19,7 @@ def slow_tiny(
     """The tiny SD model in `source` made slow: 2 steps at low, `medium_steps` and `high_steps` above,
     on one torch thread (steady step times when other processes share the CPU: no thread barriers);
     `queue_size` jobs may wait behind the one rendering, and a full line says retry in 3 s."""
-    return f"""
+    return f"""{NOISE_MODEL_MODERATION}
 [server]
 request_timeout_s = {request_timeout_s}
 public_metrics = {str(public_metrics).lower()}
