@@ -11,11 +11,15 @@ import openai
 import pytest
 
 from gazo.backends.footprint import weights_bytes
+from tests.support.keys import create_key
+from tests.support.noise_models import NOISE_MODEL_MODERATION
 from tests.support.pixels import centre_mask, photo, png_bytes
 from tests.support.server import GazoServer
 from tests.support.tiny_models import built_tiny_sd
 
-CONFIG = """
+CONFIG = (
+    NOISE_MODEL_MODERATION
+    + """
 [engine]
 memory_budget_gb = {budget}
 
@@ -30,6 +34,7 @@ backend = "tiny"
 source = "{second}"
 preload = false
 """
+)
 
 
 def states(client: openai.OpenAI) -> dict[str, dict[str, object]]:
@@ -55,8 +60,11 @@ def test_models_swap_in_a_budget_for_one_and_say_so(
         folders[name].symlink_to(shared, target_is_directory=True)
     config = root / "gazo.toml"
     config.write_text(CONFIG.format(budget=1.5 * size / 2**30, **folders))
+    keys = {
+        name: create_key(root / "data", name, *limits) for name, limits in (("a", ()), ("b", ("--rpm", "1")))
+    }
     with GazoServer(root / "data", config=config) as server:
-        client = server.client()
+        client, one_a_minute = server.client(keys["a"]), server.client(keys["b"])
         ready = httpx.get(f"{server.base_url}/readyz", timeout=10).json()
         assert ready["models"] == {"first": "ready", "second": "unloaded"}
         assert 0 < ready["memory"]["cpu"]["used_bytes"] <= ready["memory"]["cpu"]["budget_bytes"]
@@ -65,12 +73,21 @@ def test_models_swap_in_a_budget_for_one_and_say_so(
         assert size <= models["second"]["memory_bytes"] <= size * 1.01  # told from its files, unloaded
         assert models["second"]["last_used_at"] is None
 
-        # an inpainting edit must know what the never-loaded model can do: 503, and its load starts
+        # an inpainting edit must know what the never-loaded model can do: 503, and its load starts,
+        # but only for a prompt that passes moderation, and as one of the caller's requests per minute
         image = ("in.png", png_bytes(photo(64, 64)), "image/png")
         mask = ("mask.png", png_bytes(centre_mask(64, 64, (16, 16, 48, 48))[0]), "image/png")
+        edit = {"model": "second", "image": image, "mask": mask, "size": "64x64"}
+        with pytest.raises(openai.BadRequestError) as flagged:
+            one_a_minute.images.edit(prompt="naked woman lying on a bed, explicit, nsfw", **edit)
+        assert flagged.value.code == "moderation_blocked"
+        time.sleep(0.5)
+        assert states(client)["second"]["status"] == "unloaded"
         with pytest.raises(openai.InternalServerError) as refused:
-            client.images.edit(model="second", image=image, mask=mask, prompt="a moon", size="64x64")
+            one_a_minute.images.edit(prompt="a moon", **edit)
         assert refused.value.code == "model_loading"
+        with pytest.raises(openai.RateLimitError):
+            one_a_minute.images.edit(prompt="a moon", **edit)
         wait_until_ready(client, "second")
         assert states(client)["first"]["status"] == "unloaded"  # made room for it
         edited = client.images.edit(
@@ -83,7 +100,8 @@ def test_models_swap_in_a_budget_for_one_and_say_so(
         models = states(client)
         assert models["first"]["status"] == "ready" and models["second"]["status"] == "unloaded"
         assert isinstance(models["second"]["last_used_at"], int)
-        metrics = httpx.get(f"{server.base_url}/metrics", timeout=10).text  # open mode: public
+        auth = {"Authorization": f"Bearer {keys['a']}"}
+        metrics = httpx.get(f"{server.base_url}/metrics", headers=auth, timeout=10).text
         assert 'gazo_model_unloads_total{model="first",reason="evicted"} 1.0' in metrics
         assert 'gazo_model_unloads_total{model="second",reason="evicted"} 1.0' in metrics
         assert httpx.get(f"{server.base_url}/readyz", timeout=10).status_code == 200

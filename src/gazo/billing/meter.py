@@ -216,6 +216,12 @@ class Meter:
             batch_id=request["batch_id"],
         )
 
+    def count_request(self, caller: Caller) -> None:
+        """Book one request, no images, against the caller's rate limits, or raise RateLimited: for a
+        refused request that still sets the server to work (the model load behind a 503
+        `model_loading`), so that refusals cannot be sent faster than the caller's requests per minute."""
+        self._acquire(caller, images=0)
+
     def _acquire(self, caller: Caller, *, images: int) -> RateLimitStatus:
         """Book one request and `images` images against the caller's limits, or raise RateLimited."""
         status = self.limiter.acquire(caller.identity, rpm=caller.rpm, ipm=caller.ipm, images=images)

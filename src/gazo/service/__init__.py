@@ -24,7 +24,7 @@ from gazo.billing.tokens import PARTIAL_IMAGE_TOKENS, TokenUsage, count_usage
 from gazo.billing.values import Caller, Reservation
 from gazo.engine.admission import Admission
 from gazo.engine.base import Engine, EngineHealth
-from gazo.errors import ContentPolicyViolation, RequestTimeout
+from gazo.errors import ContentPolicyViolation, ModelLoading, RequestTimeout
 from gazo.jobs import EditJob, ImageRequest, Job, Priority, Progress, RenderedImage
 from gazo.moderation import Moderation
 from gazo.provenance import Provenance
@@ -189,21 +189,36 @@ class ImageService:
         """The checks against the model, then input moderation (`caller` picks the organisation rules
         and allow-lists it applies); both off the event loop."""
         model = self.engine.resolve(request.model)
-        if model.pending:  # never loaded: load it now, for this request's retry if it must know (503)
+        try:
+            prepared = await asyncio.to_thread(prepare, request, model, self.settings.server)
+        except ModelLoading:
+            # Loading the model now serves this request's retry, but a load can evict other models and
+            # holds the device for seconds: only a prompt that passes moderation starts one, and the
+            # refusal counts against the caller's requests per minute (no reservation follows it).
+            await asyncio.to_thread(self._allow_a_load, request, caller)
             self.engine.warm(model.name)
-        prepared = await asyncio.to_thread(prepare, request, model, self.settings.server)
+            raise
         await asyncio.to_thread(self._moderate_inputs, prepared, caller.org_name)
         return prepared
 
+    def _allow_a_load(self, request: ImageRequest, caller: Caller) -> None:
+        """Raise what refuses `request` before it may start its model's load (see `_prepare`)."""
+        self._moderate_prompt(request, caller.org_name)
+        self.meter.count_request(caller)
+
     def _moderate_inputs(self, prepared: PreparedRequest, organization: str | None) -> None:
         """The prompt and every input image, before any work or money is spent on them."""
-        level, prompt = prepared.request.moderation, prepared.request.prompt
-        verdicts = self.verdicts
-        verdict = self.moderation.check_prompt(prompt, level=level, organization=organization)
-        verdicts.judge(verdict, "prompt", "prompt")
+        self._moderate_prompt(prepared.request, organization)
         if isinstance(prepared.job, EditJob):
+            level = prepared.request.moderation
             for image in prepared.job.images:
-                verdicts.judge(self.moderation.check_image(image, level=level), "input_image", "image")
+                self.verdicts.judge(self.moderation.check_image(image, level=level), "input_image", "image")
+
+    def _moderate_prompt(self, request: ImageRequest, organization: str | None) -> None:
+        verdict = self.moderation.check_prompt(
+            request.prompt, level=request.moderation, organization=organization
+        )
+        self.verdicts.judge(verdict, "prompt", "prompt")
 
     async def _run(
         self,
