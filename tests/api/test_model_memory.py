@@ -61,7 +61,8 @@ def test_models_swap_in_a_budget_for_one_and_say_so(
     config = root / "gazo.toml"
     config.write_text(CONFIG.format(budget=1.5 * size / 2**30, **folders))
     keys = {
-        name: create_key(root / "data", name, *limits) for name, limits in (("a", ()), ("b", ("--rpm", "1")))
+        name: create_key(root / "data", name, *limits)
+        for name, limits in (("a", ("--admin",)), ("b", ("--rpm", "1")))
     }
     with GazoServer(root / "data", config=config) as server:
         client, one_a_minute = server.client(keys["a"]), server.client(keys["b"])

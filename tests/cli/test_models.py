@@ -156,7 +156,18 @@ def test_models_list_sends_the_key_a_closed_server_asks_for(auth_server: GazoSer
     assert "--api-key KEY or GAZO_API_KEY=KEY" in missing.stderr
     key = create_key(auth_server.data_dir, "models-list")
     listed = CliRunner().invoke(cli, ["models", "list", "--server", auth_server.base_url, "--api-key", key])
-    assert listed.exit_code == 0 and _row(listed.stdout, "gazo-builtin")[:2] == ["gazo-builtin", "ready"]
+    # memory and last use are the operator's (and tell when other tenants ran a model): admins only
+    assert listed.exit_code == 0 and _row(listed.stdout, "gazo-builtin")[:4] == [
+        "gazo-builtin",
+        "ready",
+        "-",
+        "-",
+    ]
+    admin = create_key(auth_server.data_dir, "models-list-admin", "--admin")
+    auth_server.client(admin).images.generate(prompt="a fox", size="1024x1024", quality="low")
+    listed = CliRunner().invoke(cli, ["models", "list", "--server", auth_server.base_url, "--api-key", admin])
+    used = " ".join(_row(listed.stdout, "gazo-builtin")[3:5])
+    assert listed.exit_code == 0 and re.match(r"(just now|\d+ s ago)", used), listed.stdout
 
 
 def test_models_list_says_when_no_server_answers() -> None:

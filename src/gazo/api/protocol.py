@@ -281,7 +281,8 @@ class Model(BaseModel):
     #: Where the model's weights are: `ready` (in memory), `loading`, `unloaded` (loads on the next
     #: request) or `failed`; an alias or adapter reports its model's.
     status: Literal["loading", "ready", "unloaded", "failed"] | None = None
-    #: Memory its weights take on their device: measured once loaded, else estimated from its files.
+    #: Memory its weights take on their device: measured once loaded, else estimated from its files
+    #: (this and `last_used_at` are shown to admin keys only).
     memory_bytes: int | None = None
     #: Unix time of the last pass the model ran (None: none since this server started).
     last_used_at: int | None = None

@@ -108,8 +108,9 @@ def _json(answer: httpx.Response) -> dict[str, Any]:
 
 def _served_row(model: dict[str, Any], now: float) -> tuple[str, ...]:
     status, size, used = model.get("status"), model.get("memory_bytes"), model.get("last_used_at")
-    # null with a status: not used since the server started; without one: an older server's answer
-    last_used = age(now - used) if used is not None else "never" if status else "-"
+    # null beside a size: not used since the server started; without a size, a key that is not an
+    # admin (shown neither) or an older server's answer
+    last_used = age(now - used) if used is not None else "never" if size is not None else "-"
     return (
         str(model.get("id", "")),
         status or "-",
