@@ -129,6 +129,34 @@ async def test_alternating_requests_for_two_models_swap_them_within_a_budget_for
     assert engine.residency()["a"].memory_bytes == GIB
 
 
+async def test_batch_lines_wait_for_the_model_in_use_to_go_idle_but_not_for_ever(
+    tmp_path: Path, residents: Residents, engines: list[LocalEngine], closing: None
+) -> None:
+    engine = build([sim("a"), sim("b", preload=False)], tmp_path, budget_gb=1.5, batch_swap_idle_s=1.0)
+    engines.append(engine)
+    await started(engine)
+    job = GenerateJob(prompt="x", model="b", size=Size(64, 64), quality="low", seed=1)
+
+    async def batch_line() -> int:
+        events = [event async for event in engine.render(job, priority="batch")]
+        return sum(isinstance(event, RenderedImage) for event in events)
+
+    # a user has just used `a`: the batch line for `b` waits for it to be idle for 1 s, then swaps it out
+    assert await render(engine, "a") == 1
+    waiting = asyncio.create_task(batch_line())
+    await asyncio.sleep(0.5)
+    assert {name: r.status for name, r in engine.residency().items()} == {"a": "ready", "b": "unloaded"}
+    assert await asyncio.wait_for(waiting, 5) == 1
+    assert engine.residency()["a"].status == "unloaded"
+
+    # `a` kept busy without a pause: after its 1 s of patience the batch line asks as a request does
+    assert await render(engine, "a") == 1
+    waiting, deadline = asyncio.create_task(batch_line()), asyncio.get_running_loop().time() + 10
+    while not waiting.done():
+        assert await render(engine, "a") == 1 and asyncio.get_running_loop().time() < deadline
+    assert waiting.result() == 1 and residents.most == 1
+
+
 async def test_three_models_asked_at_once_never_exceed_the_budget(
     tmp_path: Path, residents: Residents, engines: list[LocalEngine], closing: None
 ) -> None:

@@ -81,7 +81,7 @@ class _ModelWorker:
             self.manager.preload(self.resident)
         while (taken := self.lanes.take()) is not None:
             ticket, priority = taken
-            if self._dropped(ticket) or not self._acquire(ticket):
+            if self._dropped(ticket) or not self._acquire(ticket, priority):
                 continue
             try:
                 batch = [ticket, *self._companions(ticket)]
@@ -91,11 +91,18 @@ class _ModelWorker:
             finally:
                 self.manager.release(self.resident)
 
-    def _acquire(self, ticket: Ticket) -> bool:
+    def _acquire(self, ticket: Ticket, priority: Priority) -> bool:
         """The model loaded and held for `ticket`'s pass (see `ModelManager.acquire`); False when the job
-        left while room was made, or the load failed (the job is told)."""
+        left while room was made, or the load failed (the job is told). A batch line waits patiently,
+        and goes back to the front of its lane when an interactive job arrives, which goes first."""
+        patient = priority == "batch"
+
+        def wanted() -> bool:
+            interrupted = patient and self.lanes.waiting("interactive") > 0
+            return not ticket.cancelled.is_set() and not interrupted
+
         try:
-            if self.manager.acquire(self.resident, lambda: not ticket.cancelled.is_set()):
+            if self.manager.acquire(self.resident, wanted, patient=patient):
                 return True
         except Unavailable as error:
             self.metrics.jobs.labels(self.backend.name, "error").inc()
@@ -103,7 +110,10 @@ class _ModelWorker:
                 ticket.admission.release()
             ticket.send(error)
             return False
-        self._dropped(ticket)
+        if patient and not ticket.cancelled.is_set():
+            self.lanes.put_back([ticket], "batch")
+        else:
+            self._dropped(ticket)
         return False
 
     @property

@@ -12,7 +12,10 @@ The worker of a model calls :meth:`ModelManager.acquire` before each forward pas
 acquire that needs room unloads idle models, those with no queued work first, then the least
 recently used; while every candidate is busy it waits. A model that keeps getting work would keep its
 place for ever, so a request for another model that has waited `engine.swap_after_s` makes it step
-aside at its next pass. Loading and unloading run outside the lock; only bookkeeping runs under it.
+aside at its next pass. A pass of batch lines is patient: for `engine.batch_swap_idle_s` it unloads
+only models that have had no work that long, and makes none step aside, so batch work fills the device
+when its users are away without pushing their model out at every pass. Loading and unloading run
+outside the lock; only bookkeeping runs under it.
 """
 
 from __future__ import annotations
@@ -149,10 +152,17 @@ class ModelManager:
         with self._cond:
             resident.started = True
 
-    def acquire(self, resident: Resident, wanted: Callable[[], bool] = lambda: True) -> bool:
+    def acquire(
+        self, resident: Resident, wanted: Callable[[], bool] = lambda: True, *, patient: bool = False
+    ) -> bool:
         """Block until `resident` is loaded (loading it, after making room, when it is not), then count it
         in use until :meth:`release`. False, holding nothing, once `wanted()` turns false while waiting;
-        `Unavailable` when its load failed."""
+        `Unavailable` when its load failed. `patient` (a pass of batch lines): for its first
+        `batch_swap_idle_s` of waiting, room is made only of models idle that long, and no model is
+        made to step aside; after that it asks as any request does, so batch work costs the models
+        in use at most one swap each `batch_swap_idle_s` and never waits for ever."""
+        patience = self.settings.batch_swap_idle_s if patient else 0.0
+        since = time.monotonic()
         with self._cond:
             while True:
                 if resident.state == "failed":
@@ -160,7 +170,8 @@ class ModelManager:
                 if resident.state == "ready" and not self._should_step_aside(resident):
                     resident.active += 1
                     return True
-                victims = self._room_for(resident) if resident.state == "unloaded" else None
+                idle_for = patience if time.monotonic() - since < patience else 0.0
+                victims = self._room_for(resident, idle_for) if resident.state == "unloaded" else None
                 if victims is not None:
                     self._waiting_since.pop(resident.name, None)
                     resident.state = "loading"
@@ -170,7 +181,7 @@ class ModelManager:
                 if not wanted():
                     self._waiting_since.pop(resident.name, None)
                     return False
-                if resident.state == "unloaded":
+                if resident.state == "unloaded" and not idle_for:
                     self._waiting_since.setdefault(resident.name, time.monotonic())
                 self._cond.wait(_POLL_S)
         for victim in victims:
@@ -250,15 +261,19 @@ class ModelManager:
             for resident in expired:
                 self._unload(resident, "keep_alive")
 
-    def _room_for(self, resident: Resident) -> list[Resident] | None:
+    def _room_for(self, resident: Resident, idle_for: float = 0.0) -> list[Resident] | None:
         """The idle models to unload so that `resident` fits ([] = it fits now); None when it cannot fit
         until a busy model finishes its pass. Unloading candidates go idle-without-work first, then
-        least recently used."""
+        least recently used. With `idle_for`, only models without queued work whose last pass ended
+        that many seconds ago are candidates."""
         others = [r for r in self._residents.values() if r.device == resident.device and r is not resident]
         excess = sum(r.held for r in others) + resident.need - self.budget(resident.device)
         if excess <= 0:
             return []
         idle = [r for r in others if r.state == "ready" and r.active == 0]
+        if idle_for:
+            since = time.time() - idle_for
+            idle = [r for r in idle if not r.waiting() and (r.last_used or 0.0) <= since]
         idle.sort(key=lambda r: (r.waiting() > 0, r.last_used or 0.0))
         victims = []
         for candidate in idle:

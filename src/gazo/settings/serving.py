@@ -205,6 +205,14 @@ class EngineSettings(Section):
         "before that model is unloaded between two of its passes to make room (0 = at once: fairest, "
         "but two busy models then swap at every pass).",
     )
+    batch_swap_idle_s: float = Field(
+        60.0,
+        ge=0,
+        description="Batch lines (`/v1/batches`) for an unloaded model unload another model only if it "
+        "has had no work for this long, and make no busy one step aside, for up to this long; then they "
+        "ask for room as interactive requests do (`swap_after_s`). Batch work thus costs the model "
+        "interactive users are on at most one swap this often.",
+    )
 
 
 class RaySettings(Section):
