@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import numpy as np
@@ -31,10 +32,14 @@ _HUB_FILE = re.compile(r"/(?P<repo>[^/]+/[^/]+)/resolve/[^/]+/(?P<name>.+)")
 
 
 class _Files(BaseHTTPRequestHandler):
-    """`/NAME`: the file; `/short/NAME`: promises all of it, sends half; `/OWNER/REPO/resolve/REV/NAME`:
-    the headers huggingface_hub's `hf_hub_download` reads (commit, ETag, size), then the file."""
+    """`/NAME`: the file, resumable (`Range` honoured while `If-Range` names its ETag); `/short/NAME`:
+    promises the rest of it, sends half; `/flaky/NAME`: the same, the first time only;
+    `/OWNER/REPO/resolve/REV/NAME`: the headers huggingface_hub's `hf_hub_download` reads (commit,
+    ETag, size), then the file. `ranges` records the ranges it sent."""
 
     files = {"brand-style.safetensors": LORA}
+    ranges: ClassVar[list[str]] = []
+    cut: ClassVar[set[str]] = set()
 
     def do_HEAD(self) -> None:
         self._answer(with_body=False)
@@ -45,17 +50,27 @@ class _Files(BaseHTTPRequestHandler):
     def _answer(self, with_body: bool) -> None:
         path = self.path.split("?")[0]
         hub = _HUB_FILE.fullmatch(path)
-        name = hub["name"] if hub else path.removeprefix("/short").lstrip("/")
+        name = hub["name"] if hub else re.sub(r"^/(short|flaky)/", "/", path).lstrip("/")
         data = self.files.get(name)
-        self.send_response(200 if data is not None else 404)
-        data = data or b""
-        self.send_header("Content-Length", str(len(data)))
+        etag = f'"{hashlib.sha256(data or b"").hexdigest()}"'
+        asked, start = self.headers.get("Range"), 0
+        if data is not None and asked and self.headers.get("If-Range") in (None, etag):
+            self.ranges.append(asked)
+            start = int(asked.removeprefix("bytes=").removesuffix("-"))
+        self.send_response(404 if data is None else 206 if start else 200)
+        body = (data or b"")[start:]
+        self.send_header("Content-Length", str(len(body)))
+        if data is not None:
+            self.send_header("ETag", etag)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data or b'') - 1}/{len(data or b'')}")
         if hub:
             self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
         self.end_headers()
+        cut = path.startswith("/short/") or (path.startswith("/flaky/") and path not in self.cut)
         if with_body:
-            self.wfile.write(data[: len(data) // 2] if path.startswith("/short/") else data)
+            self.cut.add(path)
+            self.wfile.write(body[: len(body) // 2] if cut else body)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -85,18 +100,42 @@ def test_url_arrives_whole_with_its_sha256_and_adapter_block(files_url: str, tmp
     assert sorted(p.name for p in saved.parent.iterdir()) == ["brand-style.safetensors"]
 
 
-def test_a_wrong_sha256_or_a_short_download_leaves_nothing(files_url: str, tmp_path: Path) -> None:
+def test_a_wrong_sha256_leaves_nothing_and_a_short_download_only_its_hidden_part(
+    files_url: str, tmp_path: Path
+) -> None:
     url, models = f"{files_url}/brand-style.safetensors", tmp_path / "models"
     code, _, err = pull(url, "--sha256", "ab" * 32, "--data-dir", str(tmp_path))
     assert code == 1 and f"has sha256 {hashlib.sha256(LORA).hexdigest()}, not {'ab' * 32}" in err
     assert list(models.iterdir()) == []
 
     code, _, err = pull(f"{files_url}/short/brand-style.safetensors", "--data-dir", str(tmp_path))
-    assert code == 1 and "nothing was written" in err
-    assert list(models.iterdir()) == []
+    assert code == 1 and f"{len(LORA) // 2} bytes are kept" in err
+    assert [path.name for path in models.iterdir() if not path.name.startswith(".")] == []
 
     code, _, err = pull(f"{files_url}/missing.safetensors", "--data-dir", str(tmp_path))
     assert code == 1 and "answered HTTP 404; nothing was written" in err
+
+
+def test_a_pull_that_broke_off_resumes_where_it_stopped_unless_the_file_changed(
+    files_url: str, tmp_path: Path
+) -> None:
+    url, models, half = f"{files_url}/flaky/brand-style.safetensors", tmp_path / "models", len(LORA) // 2
+    code, _, err = pull(url, "--data-dir", str(tmp_path))
+    assert code == 1 and f"{half} bytes are kept" in err and "run the same `gazo pull` again" in err
+    code, out, err = pull(url, "--sha256", hashlib.sha256(LORA).hexdigest(), "--data-dir", str(tmp_path))
+    assert code == 0, out + err
+    assert _Files.ranges[-1] == f"bytes={half}-"  # only the rest was sent
+    assert (models / "brand-style.safetensors").read_bytes() == LORA
+    assert [path.name for path in models.iterdir()] == ["brand-style.safetensors"]  # nothing hidden left
+
+    _Files.files["changing.bin"] = bytes(range(200))
+    code, _, err = pull(f"{files_url}/flaky/changing.bin", "--data-dir", str(tmp_path))
+    assert code == 1 and "100 bytes are kept" in err
+    _Files.files["changing.bin"], sent = bytes(reversed(range(200))), len(_Files.ranges)
+    code, out, err = pull(f"{files_url}/flaky/changing.bin", "--data-dir", str(tmp_path))
+    assert code == 0, out + err
+    assert (models / "changing.bin").read_bytes() == bytes(reversed(range(200)))  # fetched whole again
+    assert len(_Files.ranges) == sent  # its ETag changed: the server ignored the range
 
 
 def test_unreachable_url_fails_at_once(tmp_path: Path) -> None:
