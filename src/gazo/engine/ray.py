@@ -44,6 +44,11 @@ logger = logging.getLogger(__name__)
 
 #: How many times a job moves to another replica when the one running it dies.
 REPLICA_RETRIES = 2
+#: Pauses before asking Ray again when it refuses a job for a full queue (`BackPressureError`). Its
+#: count of requests waiting for a replica includes those it is still assigning, so a burst is refused
+#: for a moment while the replicas have room (Ray's router says so); only a refusal that outlasts these
+#: pauses is the 429 it means.
+BACKPRESSURE_PAUSES_S = (0.05, 0.2, 0.5)
 
 
 class RayEngine:
@@ -174,17 +179,29 @@ class RayEngine:
     async def _render_on_a_replica(
         self, job: Job, priority: Priority
     ) -> AsyncGenerator[Progress | RenderedImage, None]:
+        for pause in (*BACKPRESSURE_PAUSES_S, None):
+            try:
+                async with contextlib.aclosing(self._stream_from_a_replica(job, priority)) as events:
+                    async for event in events:
+                        yield event
+                return
+            except BackPressureError:  # raised before any event: nothing was rendered
+                if pause is None:
+                    self.metrics.rejected.labels(job.model).inc()
+                    raise Overloaded(
+                        f"Every replica of `{job.model}` is busy and its queue is full; retry shortly.",
+                        retry_after_s=self.settings.retry_after_s,
+                    ) from None
+                await asyncio.sleep(pause)
+
+    async def _stream_from_a_replica(
+        self, job: Job, priority: Priority
+    ) -> AsyncGenerator[Progress | RenderedImage, None]:
         stream = None
         try:
             stream = self.handles[job.model].options(stream=True).render.remote(job, priority)
             async for event in stream:
                 yield event
-        except BackPressureError:
-            self.metrics.rejected.labels(job.model).inc()
-            raise Overloaded(
-                f"Every replica of `{job.model}` is busy and its queue is full; retry shortly.",
-                retry_after_s=self.settings.retry_after_s,
-            ) from None
         except DeploymentUnavailableError as error:
             raise Unavailable(f"The model `{job.model}` has no replica available ({error}).") from None
         except RayTaskError as error:
