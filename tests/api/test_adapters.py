@@ -123,3 +123,16 @@ def test_an_edit_takes_adapters_by_model_name_and_per_request(adapter_server: Ga
         )
         report = (result.model_extra or {})["gazo"]["adapters"]
         assert report == [{"name": "acme-file" if model == "acme-file" else "acme-brand", "weight": 0.5}]
+
+
+def test_the_responses_image_tool_takes_a_seed_and_adapters_too(adapter_server: GazoServer) -> None:
+    branded, _, _ = generate(adapter_server, "acme-brand")
+    tool = {"type": "image_generation", "model": "brand-base", "size": "64x64", "quality": "low"}
+    response = adapter_server.client().responses.create(
+        model="gpt-5",
+        input="a lighthouse",
+        tools=[{**tool, "seed": 7, "lora": ACME}],  # type: ignore[list-item]
+    )
+    call = next(item for item in response.output if item.type == "image_generation_call")
+    assert call.result is not None
+    assert np.array_equal(np.asarray(decode_b64(call.result)[0].convert("RGB")), branded)

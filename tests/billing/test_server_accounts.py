@@ -26,7 +26,11 @@ def test_the_sdk_works_with_a_key_and_gets_401_for_a_wrong_or_revoked_one(
     client = server.client(api_key=key.secret)
     assert client.images.generate(prompt="a lighthouse", **SMALL).data[0].b64_json
     # The prices it will be charged are published with the model (the playground shows costs from them).
-    assert client.models.retrieve("gpt-image-1").model_extra["pricing"] == PRICES
+    published = client.models.retrieve("gpt-image-1").model_extra or {}
+    assert published["pricing"] == PRICES
+    assert published["batch_pricing"] == {
+        kind: price / 2 for kind, price in PRICES.items()
+    }  # half, by default
 
     wrong = server.client(api_key=key.secret[:-4] + "AAAA")
     run_process(server, "keys", "revoke", key.id)

@@ -83,7 +83,7 @@ NotBool = BeforeValidator(_not_bool)
 Flag = Annotated[bool, BeforeValidator(_not_number)]
 Count = Annotated[int, Field(ge=1, le=10), NotBool]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1), NotBool]
-_SEED_DESCRIPTION = "Fixed seed: the same request gives the same image."
+SEED_DESCRIPTION = "Fixed seed: the same request gives the same image."
 
 
 class LoraChoice(BaseModel):
@@ -94,6 +94,22 @@ class LoraChoice(BaseModel):
 
     name: PlainText = Field(min_length=1, max_length=200)
     weight: Annotated[float, Field(ge=ADAPTER_WEIGHT_MIN, le=ADAPTER_WEIGHT_MAX), NotBool] | None = None
+
+
+#: `lora` of a request (a gazo extension, sent through the SDK's `extra_body`).
+LoraChoices = Annotated[
+    list[LoraChoice],
+    Field(
+        max_length=8,
+        description="LoRA adapters to apply, by the names configured on the model, each at an optional "
+        "weight; only on models whose operator allows it (`request_adapters`).",
+    ),
+]
+
+
+def lora_pairs(choices: list[LoraChoice] | None) -> tuple[tuple[str, float | None], ...]:
+    """`lora` as the domain request takes it: (name, weight or None for the configured one)."""
+    return tuple((choice.name, choice.weight) for choice in choices or ())
 
 
 class _ImageRequestBase(BaseModel):
@@ -119,7 +135,7 @@ class _ImageRequestBase(BaseModel):
     svg: Any = None
     user: PlainText | None = None
     # gazo extensions (the SDK sends them through `extra_body`)
-    seed: Seed | None = Field(None, description=_SEED_DESCRIPTION)
+    seed: Seed | None = Field(None, description=SEED_DESCRIPTION)
     text: Annotated[list[str] | None, BeforeValidator(_one_or_many), AfterValidator(check_plain_text)] = (
         Field(
             None,
@@ -127,12 +143,7 @@ class _ImageRequestBase(BaseModel):
             "headline), besides any the prompt quotes.",
         )
     )
-    lora: list[LoraChoice] | None = Field(
-        None,
-        max_length=8,
-        description="LoRA adapters to apply, by the names configured on the model, each at an optional "
-        "weight; only on models whose operator allows it (`request_adapters`).",
-    )
+    lora: LoraChoices | None = None
 
     def to_request(self, **uploads: Any) -> ImageRequest:
         """Refuse what gazo cannot honour, then convert to the domain request the service takes."""
@@ -153,7 +164,7 @@ class _ImageRequestBase(BaseModel):
             text=tuple(self.text or ()),
             style=self.style or ("vivid" if self.model == "dall-e-3" else None),
             response_format=self.response_format or "b64_json",
-            lora=tuple((choice.name, choice.weight) for choice in self.lora or ()),
+            lora=lora_pairs(self.lora),
             **uploads,
         )
 
@@ -234,7 +245,7 @@ class ImageCreateVariationRequest(BaseModel):
     size: str | None = None
     user: PlainText | None = None
     # gazo extensions
-    seed: Seed | None = Field(None, description=_SEED_DESCRIPTION)
+    seed: Seed | None = Field(None, description=SEED_DESCRIPTION)
 
     def to_variation_request(self, image: Upload) -> ImageRequest:
         edit = ImageEditRequest(
@@ -278,6 +289,8 @@ class Model(BaseModel):
     description: str | None = None
     #: USD per 1M tokens by kind (`text_input`, `image_input`, `image_output`), as this server charges.
     pricing: dict[str, float] | None = None
+    #: The same for a line of the Batch API (`/v1/batches`), at its discount.
+    batch_pricing: dict[str, float] | None = None
     #: Where the model's weights are: `ready` (in memory), `loading`, `unloaded` (loads on the next
     #: request) or `failed`; an alias or adapter reports its model's.
     status: Literal["loading", "ready", "unloaded", "failed"] | None = None

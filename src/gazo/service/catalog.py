@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from gazo.billing.meter import Meter
-from gazo.billing.prices import PriceTable
+from gazo.billing.prices import ModelPrice, PriceTable
 from gazo.billing.values import Caller
 from gazo.engine.base import Engine, ModelResidency
 from gazo.errors import ModelNotFound
@@ -28,6 +29,8 @@ class ModelEntry:
     alias_of: str | None
     description: str
     pricing: dict[str, float]
+    #: The same for a line of the Batch API (`billing.batch_price_factor` of it).
+    batch_pricing: dict[str, float]
     created: int
     #: A LoRA adapter published as a model: the model it renders on.
     base_model: str | None = None
@@ -64,12 +67,18 @@ class ModelCatalog:
             id=model_id,
             alias_of=None if model_id == target or adapter else target,
             description=adapter.description if adapter else info.description,
-            pricing={kind: float(getattr(price, kind)) for kind in _PRICED},
+            pricing=_per_million(price),
+            batch_pricing=_per_million(price, self._prices.batch_factor),
             created=self._created,
             base_model=target if adapter else None,
             adapters=tuple(info.adapters) if model_id == target else (),
             residency=residency.get(info.name),
         )
+
+
+def _per_million(price: ModelPrice, factor: Decimal = Decimal(1)) -> dict[str, float]:
+    """USD per 1M tokens of each kind, at `factor` of the price."""
+    return {kind: float(getattr(price, kind) * factor) for kind in _PRICED}
 
 
 class UsageReports:

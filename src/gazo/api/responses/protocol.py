@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gazo.api.protocol import Flag, NotBool, PlainText
+from gazo.api.protocol import SEED_DESCRIPTION, Flag, LoraChoices, NotBool, PlainText, Seed
 from gazo.errors import InvalidRequest, UnsupportedParameter
 
 
@@ -40,6 +40,9 @@ class ImageGenerationTool(BaseModel):
     partial_images: Annotated[int, Field(ge=0, le=3), NotBool] | None = None
     quality: Literal["low", "medium", "high", "xhigh", "max", "auto"] | None = None
     size: str | None = None
+    # gazo extensions, as on the Images API
+    seed: Seed | None = Field(None, description=SEED_DESCRIPTION)
+    lora: LoraChoices | None = None
     # Refused by name (GIF/SVG output and planning complexity are OpenAI-specific).
     complexity: Any = None
     frame_count: Any = None

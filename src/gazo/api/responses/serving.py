@@ -21,6 +21,7 @@ from typing import Any
 
 from gazo.api.errors import to_gazo_error
 from gazo.api.image_refs import IMAGE_CALL_KIND, IMAGE_CALL_PREFIX, ImageResolver, ImageSource, image_source
+from gazo.api.protocol import lora_pairs
 from gazo.api.responses.inputs import TurnInput, read_input
 from gazo.api.responses.objects import DONE_MESSAGE, EventSequence, ResponseDraft, text_part
 from gazo.api.responses.protocol import ImageGenerationTool, ResponseCreateRequest
@@ -302,4 +303,6 @@ def _image_request(
         images=tuple(images),
         mask=mask,
         input_fidelity=tool.input_fidelity or "low",
+        seed=tool.seed,
+        lora=lora_pairs(tool.lora),
     )

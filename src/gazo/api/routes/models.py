@@ -38,6 +38,7 @@ def _describe(entry: ModelEntry, caller: Caller) -> Model:
         alias_of=entry.alias_of,
         description=entry.description,
         pricing=entry.pricing,
+        batch_pricing=entry.batch_pricing,
         base_model=entry.base_model,
         adapters=list(entry.adapters) or None,
         **residency,
