@@ -84,7 +84,10 @@ def download_url(url: str, folder: Path, *, sha256: str | None = None) -> Downlo
     part = _Part.of(url, folder)
     with _only_pull(part, url):
         kept = part.resumable(url)
-        headers = {"Range": f"bytes={kept[0]}-", "If-Range": kept[1]} if kept else {}
+        # identity: the bytes on disk are the file's own, so a range of them is a range of the file
+        headers = {"Accept-Encoding": "identity"}
+        if kept:
+            headers |= {"Range": f"bytes={kept[0]}-", "If-Range": kept[1]}
         try:
             with httpx.stream(
                 "GET", url, headers=headers, follow_redirects=True, timeout=httpx.Timeout(30.0)
