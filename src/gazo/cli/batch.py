@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from gazo.cli.batch_client import FINAL, BatchClient, counts
 from gazo.cli.batch_lines import ENDPOINTS, LinesError, dump_lines, endpoint_of, file_stems, lines_from_csv
 from gazo.cli.errors import fail
+from gazo.cli.server_client import FINAL, BatchClient, counts
 from gazo.cli.tables import print_table
 
 if TYPE_CHECKING:

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from gazo.cli.download import download_url
-from gazo.cli.errors import fail, next_step
 from gazo.cli.options import load_settings, settings_options
+from gazo.cli.server_client import ServerClient
 from gazo.cli.tables import print_table
 
 
@@ -66,24 +65,8 @@ def list_models(
 
 def _list_served(server: str, api_key: str | None) -> None:
     """`GET /v1/models` of a running gazo, as a table; fields an older server leaves out show `-`."""
-    base = server.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        fail(
-            f"--server {server!r} is not a URL",
-            "give it with its scheme, e.g. --server http://127.0.0.1:8000.",
-        )
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        answer = httpx.get(f"{base}/v1/models", headers=headers, timeout=30.0)
-    except httpx.HTTPError as error:
-        fail(f"could not reach gazo at {base} ({error})", "is `gazo serve` running there? Check --server.")
-    if answer.status_code != 200:
-        body = _json(answer).get("error") or {}
-        code = body.get("code") if isinstance(body, dict) else None
-        message = body.get("message") if isinstance(body, dict) else None
-        hint = next_step(code, answer.status_code, has_key=bool(api_key))
-        fail(message or f"HTTP {answer.status_code}: {answer.text[:200]}", hint, code=code)
-    served = [model for model in _json(answer).get("data", []) if isinstance(model, dict)]
+    with ServerClient(server, api_key) as api, api.answers():
+        served = [model.model_dump() for model in api.client.models.list(**api.auth)]
     aliases: dict[str, list[str]] = {}
     for model in served:
         if model.get("alias_of"):
@@ -96,14 +79,6 @@ def _list_served(server: str, api_key: str | None) -> None:
     ]
     columns = ("model", "status", "size", "last used", "adapters", "adapter of", "aliases")
     print_table(columns, rows, keep=("model", "status", "size", "last used"))
-
-
-def _json(answer: httpx.Response) -> dict[str, Any]:
-    try:
-        body = answer.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _served_row(model: dict[str, Any], now: float) -> tuple[str, ...]:

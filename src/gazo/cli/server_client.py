@@ -1,11 +1,12 @@
-"""The official SDK's client for one `gazo batch` command, with the CLI's errors for its failures."""
+"""The official SDK's client for one CLI command that talks to a running `gazo serve` (`gazo batch`,
+`gazo models list --server`), with the CLI's errors for its failures."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,8 +19,11 @@ if TYPE_CHECKING:
 FINAL = ("completed", "failed", "expired", "cancelled")
 
 
-class BatchClient:
+class ServerClient:
     """The SDK client for one command, and the CLI's errors for its failures."""
+
+    #: The next step after a 404 that `answers` is not told of.
+    not_found = "check that --server is a gazo server."
 
     def __init__(self, server: str, api_key: str | None) -> None:
         import openai  # here, not at the top: `gazo --help` should not pay ~0.4 s for the SDK
@@ -39,7 +43,7 @@ class BatchClient:
         #: Every call's keyword arguments: with no key, none is sent (a server in open mode serves that).
         self.auth: dict[str, Any] = {} if api_key else {"extra_headers": {"Authorization": openai.omit}}
 
-    def __enter__(self) -> BatchClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -58,7 +62,7 @@ class BatchClient:
             retry = error.response.headers.get("retry-after")
             hint = next_step(error.code, error.status_code, retry_after=retry, has_key=self.has_key)
             if error.status_code == 404:
-                hint = missing or "check that --server is a gazo server with the Batch API (/v1/batches)."
+                hint = missing or self.not_found
             fail(str(message), hint, code=error.code)
         except openai.APIConnectionError as error:  # APITimeoutError included
             cause = f" ({error.__cause__})" if error.__cause__ else ""
@@ -66,6 +70,12 @@ class BatchClient:
                 f"could not reach gazo at {self.base}{cause}",
                 "is `gazo serve` running there? Check --server.",
             )
+
+
+class BatchClient(ServerClient):
+    """`gazo batch`'s client: a batch's state, its files, and a bar while it runs."""
+
+    not_found = "check that --server is a gazo server with the Batch API (/v1/batches)."
 
     def retrieve(self, batch_id: str) -> Batch:
         with self.answers("`gazo batch list` shows the batches of this key."):
