@@ -78,16 +78,24 @@ def load_pipeline(source: str, *, cache_dir: Path, offline: bool, dtype: torch.d
 
 
 def from_cache_or_hub(
-    fetch: Callable[[bool], T], source: str, *, cache_dir: Path, offline: bool, what: str = "model"
+    fetch: Callable[[bool], T],
+    source: str,
+    *,
+    cache_dir: Path,
+    offline: bool,
+    what: str = "model",
+    unavailable: str | None = None,
 ) -> T:
     """`fetch(True)` (gazo's cache only); when that fails, `fetch(False)` (download) if downloads are
-    allowed and the hub answers, else `ModelUnavailable` naming the `gazo pull` that would fix it."""
+    allowed and the hub answers, else `ModelUnavailable`: `unavailable`, or a message naming the
+    `gazo pull` that would fix it."""
     try:
         return fetch(True)
     except OSError as cached_error:  # huggingface_hub's LocalEntryNotFoundError is one
         if offline or not hub_reachable():
             raise ModelUnavailable(
-                f"{what} {source!r} is not in {cache_dir} and the hub cannot be reached; "
+                unavailable
+                or f"{what} {source!r} is not in {cache_dir} and the hub cannot be reached; "
                 f"run `gazo pull {source}` on a connected machine and copy the data dir"
             ) from cached_error
     logger.info("downloading %s into %s", source, cache_dir)

@@ -25,10 +25,9 @@ import diffusers
 import torch
 from diffusers.loaders.single_file_utils import fetch_diffusers_config, infer_diffusers_model_type
 from huggingface_hub import hf_hub_download, snapshot_download
-from huggingface_hub.errors import LocalEntryNotFoundError
 from safetensors import safe_open
 
-from gazo.backends.hub import ModelUnavailable, from_cache_or_hub, hub_reachable
+from gazo.backends.hub import ModelUnavailable, from_cache_or_hub
 
 logger = logging.getLogger(__name__)
 
@@ -117,25 +116,22 @@ def config_folder(checkpoint: Path, *, cache_dir: Path, offline: bool) -> Path:
     if (checkpoint.parent / "model_index.json").is_file():
         return checkpoint.parent
     repo = reference_repo(checkpoint)
-    try:
-        return _with_model_index(
-            snapshot_download(repo, cache_dir=cache_dir, allow_patterns=CONFIG_FILES, local_files_only=True)
-        )
-    except LocalEntryNotFoundError as cached_error:
-        if offline or not hub_reachable():
-            raise ModelUnavailable(
-                f"{checkpoint.name} is a single-file checkpoint whose configs come from {repo}, which is not "
-                f"in {cache_dir} and the hub cannot be reached; run `gazo pull {checkpoint}` on a connected "
-                "machine (it fetches the config files only, a few kB) and copy the data dir, or put a "
-                "diffusers folder's configs (model_index.json and each component's config) beside the file"
-            ) from cached_error
-    return fetch_config(repo, cache_dir=cache_dir)
-
-
-def fetch_config(repo: str, *, cache_dir: Path) -> Path:
-    """Download `repo`'s config files (no weights) into gazo's cache; returns the snapshot folder."""
-    logger.info("fetching the config files of %s into %s", repo, cache_dir)
-    return _with_model_index(snapshot_download(repo, cache_dir=cache_dir, allow_patterns=CONFIG_FILES))
+    return from_cache_or_hub(
+        lambda local_only: _with_model_index(
+            snapshot_download(
+                repo, cache_dir=cache_dir, allow_patterns=CONFIG_FILES, local_files_only=local_only
+            )
+        ),
+        repo,
+        cache_dir=cache_dir,
+        offline=offline,
+        unavailable=(
+            f"{checkpoint.name} is a single-file checkpoint whose configs come from {repo}, which is not "
+            f"in {cache_dir} and the hub cannot be reached; run `gazo pull {checkpoint}` on a connected "
+            "machine (it fetches the config files only, a few kB) and copy the data dir, or put a "
+            "diffusers folder's configs (model_index.json and each component's config) beside the file"
+        ),
+    )
 
 
 def _with_model_index(folder: str) -> Path:
