@@ -56,3 +56,24 @@ def test_errors_survive_pickling_with_their_details() -> None:
     assert (overloaded.status, overloaded.headers, overloaded.message) == (429, {"retry-after": "3"}, "busy")
     missing = pickle.loads(pickle.dumps(ModelNotFound("x")))
     assert missing.param == "model" and missing.code == "model_not_found"
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"), [('"5m"', 300.0), ('"90s"', 90.0), ('"1.5h"', 5400.0), ("42", 42.0)]
+)
+def test_keep_alive_takes_durations_as_operators_write_them(
+    tmp_path: Path, written: str, seconds: float
+) -> None:
+    config = tmp_path / "gazo.toml"
+    config.write_text(f'[[models]]\nname = "m"\nbackend = "tiny"\nsource = "x"\nkeep_alive = {written}\n')
+    assert Settings.load(config).models[0].keep_alive == seconds
+
+
+@pytest.mark.parametrize("written", ['"soon"', '"-5m"', '"nan"', '"infs"', "inf", "-1"])
+def test_a_keep_alive_that_is_no_duration_is_refused_with_what_it_expects(
+    tmp_path: Path, written: str
+) -> None:
+    config = tmp_path / "gazo.toml"
+    config.write_text(f'[[models]]\nname = "m"\nbackend = "tiny"\nsource = "x"\nkeep_alive = {written}\n')
+    with pytest.raises(ValidationError, match="keep_alive"):
+        Settings.load(config)

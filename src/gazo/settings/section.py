@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -22,6 +24,6 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * (unit or 1.0)
     except ValueError:
         raise ValueError(f"{text!r} is not a duration (e.g. 300, \"90s\", \"5m\", \"1h\")") from None
-    if seconds < 0:
-        raise ValueError(f"a duration cannot be negative: {text!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a duration is a finite number of seconds, not negative: {text!r}")
     return seconds

@@ -162,6 +162,7 @@ class ModelSpec(Section):
     keep_alive: float | None = Field(
         None,
         ge=0,
+        allow_inf_nan=False,
         description="Unload after this long without a request: seconds, or a duration such as `\"5m\"`, "
         "`\"1h\"`; default: stay loaded until another model needs the memory.",
     )
