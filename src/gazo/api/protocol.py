@@ -297,7 +297,8 @@ class Model(BaseModel):
     #: Memory its weights take on their device: measured once loaded, else estimated from its files
     #: (this and `last_used_at` are shown to admin keys only).
     memory_bytes: int | None = None
-    #: Unix time of the last pass the model ran (None: none since this server started).
+    #: Unix time the model last ended a pass, or finished loading if it has run none since (None: not
+    #: loaded since this server started). Its keep_alive and eviction count from it.
     last_used_at: int | None = None
     #: For a LoRA adapter published as a model: the base model it applies to.
     base_model: str | None = None

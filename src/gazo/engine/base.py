@@ -67,7 +67,7 @@ class ModelResidency(BaseModel):
     status: Literal["loading", "ready", "unloaded", "failed"]
     #: Its weights' memory: measured once loaded, else told from its files (None: unknown yet).
     memory_bytes: int | None = None
-    last_used_at: int | None = None  # Unix time of its last pass's end
+    last_used_at: int | None = None  # Unix time of its last pass's end, or of its load if later
 
 
 @dataclass(frozen=True)

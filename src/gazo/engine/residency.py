@@ -57,7 +57,8 @@ class Resident:
     estimated: int = 0  # from its files, before any load (0: unknown)
     measured: int | None = None  # from its tensors, once loaded: kept for its next load
     active: int = 0  # passes running now
-    last_used: float | None = None  # wall clock of the last pass's end
+    #: Wall clock of the last pass's end, or of the load if later: keep_alive and eviction count from it.
+    last_used: float | None = None
     settled: bool = False  # loaded once: the capabilities its load decides are known
     #: Its start-up load (`preload`) is over, or there is none: readiness waits for nothing more.
     started: bool = True
