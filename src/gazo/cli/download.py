@@ -45,8 +45,9 @@ class Downloaded:
 
 @dataclass(frozen=True)
 class _Part:
-    """The hidden files of one URL's pull in a folder: its bytes so far, what they are (the URL and the
-    validator that lets them be resumed) and the lock that keeps a second pull of it out."""
+    """The hidden files of one URL's pull in a folder: its bytes so far, what they are (the URL's
+    SHA-256, never the URL, which may carry a token, and the validator that lets them be resumed) and
+    the lock that keeps a second pull of it out."""
 
     data: Path
     about: Path
@@ -54,7 +55,7 @@ class _Part:
 
     @classmethod
     def of(cls, url: str, folder: Path) -> _Part:
-        key = hashlib.sha256(url.encode()).hexdigest()[:16]
+        key = _sha256(url)[:16]
         return cls(*(folder / f".gazo-pull-{key}.{kind}" for kind in ("part", "json", "lock")))
 
     def resumable(self, url: str) -> tuple[int, str] | None:
@@ -64,12 +65,13 @@ class _Part:
             kept = self.data.stat().st_size
         except (OSError, ValueError):
             return None
-        if not isinstance(about, dict) or about.get("url") != url or not about.get("validator") or not kept:
+        mine = isinstance(about, dict) and about.get("url_sha256") == _sha256(url)
+        if not mine or not about.get("validator") or not kept:
             return None
         return kept, str(about["validator"])
 
     def start(self, url: str, validator: str | None) -> IO[bytes]:
-        self.about.write_text(json.dumps({"url": url, "validator": validator}))
+        self.about.write_text(json.dumps({"url_sha256": _sha256(url), "validator": validator}))
         return self.data.open("wb")
 
     def discard(self) -> None:
@@ -182,6 +184,10 @@ def _broke_off(url: str, part: _Part, how: str) -> NoReturn:
         f"the download of {url} {how}; {kept} bytes are kept",
         "run the same `gazo pull` again to resume it.",
     )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _validator(response: httpx.Response) -> str | None:
